@@ -1,0 +1,49 @@
+# Two commands do all set-up: `make demo` and `make test` (README).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ODBC_PACKAGES := unixodbc odbc-mariadb odbc-postgresql
+
+# run history and schedule state survive between runs (a temporary instance otherwise)
+export DAGSTER_HOME := $(CURDIR)/data/dagster_home
+export CREDITCTL_DATA_DIR := $(CURDIR)/data
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: demo test lint dev setup odbc clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+# Debian's ODBC driver manager and drivers, for the pyodbc connectors (root: apt)
+odbc:
+	@missing=""; for p in $(ODBC_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'telemetry:\n  enabled: false\n' > $@
+
+setup: $(BIN)/.installed odbc $(DAGSTER_HOME)/dagster.yaml
+
+demo: setup
+	$(BIN)/creditctl demo
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+# the Dagster UI on the demo ERP (after `make demo`)
+dev: setup
+	CREDITCTL_CONFIG=$(CURDIR)/data/demo/creditctl.yaml $(BIN)/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf data

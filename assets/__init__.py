@@ -1,0 +1,1 @@
+"""The Dagster layer: thin assets over etl/, checks, the job, schedule and resources."""

@@ -1,0 +1,113 @@
+"""Positions, rules, decisions and the writeback plan: thin wrappers over etl/."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetIn, DataVersion, Failure, MetadataValue,
+    Output, asset, asset_check,
+)
+
+from assets.extract import GROUP
+from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
+from etl.config import run_dir
+from etl.extract import Extract
+from etl.pipeline import blast_radius_problem, decide_all, extract_guard_problems, positions_for
+from etl.plan import WritebackPlan, build_plan, tool_owned
+from etl.quality import validate_extract
+from etl.rules import RuleLintError, RuleSet
+
+
+@asset(group_name=GROUP, kinds={"pandas"},
+       description="Each customer's credit position (SPEC §4) in company currency, from the valid rows; "
+                   "quarantined rows are written to the run folder and mark their customer data_incomplete.")
+def credit_positions(
+    context: AssetExecutionContext, settings: CreditControlSettings, credit_rules: RuleSet,
+    erp_companies: pd.DataFrame, erp_customers: pd.DataFrame, erp_open_items: pd.DataFrame,
+    erp_open_orders: pd.DataFrame, erp_payments: pd.DataFrame, fx_rates: pd.DataFrame,
+) -> Output[pd.DataFrame]:
+    extract = Extract(erp_companies, erp_customers, erp_open_items, erp_open_orders, erp_payments, fx_rates)
+    validated = validate_extract(extract)
+    problems = extract_guard_problems(validated, credit_rules.guards.max_quarantine_percent)
+    if problems:
+        raise Failure(description="; ".join(problems))
+    positions, quarantine = positions_for(validated, settings.as_of_date())
+    path = run_dir(context.run_id) / "quarantine.csv"
+    quarantine.to_csv(path, index=False)
+    return Output(positions, metadata={
+        "dagster/row_count": len(positions),
+        "as_of": settings.as_of_date().isoformat(),
+        "quarantined_rows": len(quarantine),
+        "data_incomplete_customers": int(positions["data_incomplete"].sum()),
+        "quarantine_csv": MetadataValue.path(str(path.resolve())),
+    })
+
+
+@asset(group_name=GROUP, kinds={"yaml"},
+       description="The parsed and linted rule files named in the run config; their sha256 is the data version.")
+def credit_rules(settings: CreditControlSettings) -> Output[RuleSet]:
+    try:
+        ruleset = settings.ruleset()
+    except RuleLintError as exc:
+        raise Failure(description=str(exc)) from exc
+    return Output(ruleset, data_version=DataVersion(ruleset.sha256), metadata={
+        "sha256": ruleset.sha256,
+        "rules": len(ruleset.rules),
+        "files": MetadataValue.json([str(p) for p in settings.config().rules]),
+    })
+
+
+@asset(group_name=GROUP, kinds={"pandas"},
+       description="One decision per customer (SPEC §6.1), recorded in the state store under the run id.")
+def credit_decisions(
+    context: AssetExecutionContext, settings: CreditControlSettings, state_store: StateStoreResource,
+    credit_positions: pd.DataFrame, credit_rules: RuleSet,
+) -> Output[pd.DataFrame]:
+    store = state_store.store()
+    owned = tool_owned(store.audit(companies=settings.companies()))
+    _, _, decisions = decide_all(credit_positions, credit_rules, settings.as_of_date(), owned)
+    decisions = decisions.assign(run_id=context.run_id)
+    store.start_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), settings.companies())
+    store.save_decisions(context.run_id, decisions)
+    decisions.to_csv(run_dir(context.run_id) / "decisions.csv", index=False)
+    counts = decisions["action"].value_counts().to_dict()
+    return Output(decisions, metadata={
+        "dagster/row_count": len(decisions),
+        "ruleset_sha256": credit_rules.sha256,
+        **{f"action_{a}": int(n) for a, n in counts.items()},
+    })
+
+
+@asset(group_name=GROUP, kinds={"pandas"},
+       description="The diff between the decisions and the ERP's current state: only changes; releases only "
+                   "of what this tool set (audit provenance).")
+def writeback_plan(
+    context: AssetExecutionContext, settings: CreditControlSettings, erp: ErpResource,
+    state_store: StateStoreResource, credit_decisions: pd.DataFrame, credit_rules: RuleSet,
+) -> Output[WritebackPlan]:
+    state_customers, state_orders = erp.connector().read_state(settings.companies())
+    owned = tool_owned(state_store.store().audit(companies=settings.companies()))
+    plan = build_plan(credit_decisions, state_customers, state_orders, owned, credit_rules.auto_release)
+    path = run_dir(context.run_id) / "plan.csv"
+    plan.changes.to_csv(path, index=False)
+    return Output(plan, metadata={
+        "changes": len(plan.changes),
+        **{f"change_{k}": n for k, n in plan.counts().items()},
+        "new_blocks_percent": round(plan.new_blocks_percent(), 2),
+        "plan_csv": MetadataValue.path(str(path.resolve())),
+    })
+
+
+@asset_check(asset=writeback_plan, name="blast_radius", blocking=True,
+             additional_ins={"credit_rules": AssetIn("credit_rules")},
+             description="More new blocks than guards.max_new_blocks_percent halt the writeback unless approved.")
+def blast_radius(settings: CreditControlSettings, credit_rules: RuleSet, plan: WritebackPlan) -> AssetCheckResult:
+    limit = credit_rules.guards.max_new_blocks_percent
+    problem = blast_radius_problem(plan, limit, settings.approve)
+    return AssetCheckResult(passed=problem is None, severity=AssetCheckSeverity.ERROR, metadata={
+        "new_blocks": plan.new_blocks,
+        "new_blocks_percent": round(plan.new_blocks_percent(), 2),
+        "max_new_blocks_percent": float(limit),
+        "approved": settings.approve,
+        "message": problem or "within the guard",
+    })

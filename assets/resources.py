@@ -1,0 +1,83 @@
+"""Resources: the run configuration, the ERP connector and the state store.
+
+Each reads the one run config file (SPEC §9); its path comes from ``CREDITCTL_CONFIG`` through
+``EnvVar`` so it is resolved at launch, never at import. Per-run objects (connector, engine)
+live in private attributes created in ``setup_for_execution``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
+
+from connectors import make_connector
+from etl.config import RunConfig, data_dir, load_config
+from etl.ports import ErpConnector
+from etl.rules import RuleSet, load_ruleset
+from etl.store import StateStore
+
+
+class CreditControlSettings(ConfigurableResource):
+    """The run config file plus per-run options (as-of date, writeback mode, approval)."""
+
+    config_path: str
+    as_of: str = ""  # ISO date; empty = today in the configured timezone
+    mode: str = ""  # off | dry-run | apply; empty = the config file's writeback
+    approve: bool = False  # let a writeback beyond the blast-radius guard through
+
+    def config(self) -> RunConfig:
+        return load_config(self.config_path)
+
+    def as_of_date(self) -> dt.date:
+        if self.as_of:
+            return dt.date.fromisoformat(self.as_of)
+        return dt.datetime.now(ZoneInfo(self.config().timezone)).date()
+
+    def writeback_mode(self) -> str:
+        mode = self.mode or self.config().writeback
+        if mode not in ("off", "dry-run", "apply"):
+            raise ValueError(f"writeback mode {mode!r}: use off, dry-run or apply")
+        return mode
+
+    def ruleset(self) -> RuleSet:
+        return load_ruleset(self.config().rules)
+
+    def companies(self) -> list[str]:
+        return list(self.config().erp.companies)
+
+
+class ErpResource(ConfigurableResource):
+    """The ERP connector named by the config file's ``erp`` section."""
+
+    config_path: str
+    _connector: ErpConnector | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._connector = make_connector(load_config(self.config_path).erp)
+
+    def connector(self) -> ErpConnector:
+        if self._connector is None:  # direct invocation outside a run
+            self._connector = make_connector(load_config(self.config_path).erp)
+        return self._connector
+
+
+class StateStoreResource(ConfigurableResource):
+    """The state store: ``$<state_url_env>`` from the config, else the embedded SQLite file."""
+
+    config_path: str
+    _store: StateStore | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._store = StateStore(load_config(self.config_path).state_url(data_dir()))
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
+    def store(self) -> StateStore:
+        if self._store is None:
+            self._store = StateStore(load_config(self.config_path).state_url(data_dir()))
+        return self._store

@@ -1,0 +1,34 @@
+"""ERP connectors: adapters implementing etl.ports.ErpConnector. The only code that knows SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from etl.config import ConfigError, ErpConfig
+from etl.ports import ErpConnector
+
+SUPPORTED = ("demo", "erpnext", "files")
+
+
+def make_connector(erp: ErpConfig) -> ErpConnector:
+    """The connector for a config's ``erp`` section (imports lazily: each pulls its own driver)."""
+    if erp.kind == "demo":
+        from connectors.demo import DemoConnector
+
+        return DemoConnector(Path(_option(erp, "path")), erp.options)
+    if erp.kind == "erpnext":
+        from connectors.erpnext import ErpNextConnector
+
+        return ErpNextConnector(erp.url(), erp.options)
+    if erp.kind == "files":
+        from connectors.files import FilesConnector
+
+        return FilesConnector(Path(_option(erp, "path")))
+    raise ConfigError(f"erp.kind: the {erp.kind} connector is not available yet (supported: {', '.join(SUPPORTED)})")
+
+
+def _option(erp: ErpConfig, name: str) -> str:
+    value = erp.options.get(name)
+    if not value:
+        raise ConfigError(f"erp.options.{name}: the {erp.kind} connector needs it (a folder or file path)")
+    return str(value)

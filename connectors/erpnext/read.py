@@ -1,0 +1,496 @@
+"""ERPNext tables -> the canonical frames (SPEC §3).
+
+Every read is one SQLAlchemy Core select (bound parameters only, portable across SQLite and
+MariaDB) that aggregates in SQL — outstanding amounts, dunning counts, effective credit limits —
+and is streamed into pandas ``chunk_size`` rows at a time; the only pandas-side work is
+vectorised (dtype coercion, the installment split, sorting). No per-row Python.
+
+Mapping choices (where the SPEC leaves room) are documented on each function and in
+``connectors/erpnext/__init__.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Float, and_, case, func, literal, null, or_, select, type_coerce, union
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
+
+from connectors.erpnext import schema as t
+from validation.contracts import empty_frame
+
+#: an outstanding amount smaller than this is zero (decimal(21,9) sums, float on SQLite)
+TOLERANCE = 0.005
+
+#: order states that never count as open (ERPNext's credit check excludes Closed; Completed
+#: orders are fully billed anyway)
+CLOSED_ORDER_STATES = ("Closed", "Completed")
+
+#: names passed to ``IN (...)`` per query when a read needs a second pass over a subset
+_IN_CHUNK = 1000
+
+STATE_CUSTOMER_COLUMNS = ["company", "customer_id", "is_blocked", "on_prepayment", "credit_limit", "payment_terms"]
+STATE_ORDER_COLUMNS = ["company", "order_id", "customer_id", "on_hold"]
+
+
+def _money(expr):
+    """Read a decimal expression as float on every driver (pymysql returns Decimal otherwise)."""
+    return type_coerce(expr, Float(asdecimal=False))
+
+
+# --------------------------------------------------------------------------- streaming + dtypes
+
+
+def stream(conn: Connection, stmt: Select, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """Run ``stmt`` with a server-side cursor where the driver has one; yield DataFrame chunks."""
+    result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(stmt)
+    keys = list(result.keys())
+    for part in result.partitions():
+        yield pd.DataFrame.from_records(part, columns=keys)
+
+
+def coerce(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with exactly ``template``'s columns, in order, cast to its dtypes (vectorised)."""
+    out: dict[str, pd.Series] = {}
+    for name, dtype in template.dtypes.items():
+        s = frame[name] if name in frame.columns else pd.Series([None] * len(frame), dtype=object)
+        s = s.reset_index(drop=True)
+        if isinstance(dtype, pd.Int64Dtype):
+            out[name] = pd.to_numeric(s, errors="coerce").astype("Int64")
+        elif dtype.kind == "M":
+            out[name] = pd.to_datetime(s, errors="coerce").dt.normalize().astype("datetime64[ns]")
+        elif dtype.kind == "f":
+            out[name] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif dtype.kind in "iu":
+            out[name] = pd.to_numeric(s, errors="coerce").fillna(0).astype("int64")
+        elif dtype.kind == "b":
+            out[name] = s.fillna(False).astype(bool) if s.dtype == object else s.fillna(0).astype(bool)
+        else:
+            out[name] = s.astype(object).where(s.notna(), None)
+    return pd.DataFrame(out, columns=list(template.columns))
+
+
+def read_frame(conn: Connection, stmt: Select, template: pd.DataFrame, chunk_size: int,
+               transform=None, sort: Sequence[str] = ()) -> pd.DataFrame:
+    """Stream ``stmt``, optionally ``transform`` each raw chunk, coerce to ``template``, concat."""
+    parts = []
+    for chunk in stream(conn, stmt, chunk_size):
+        if transform is not None:
+            chunk = transform(chunk)
+        parts.append(coerce(chunk, template))
+    if not parts:
+        return template.iloc[0:0].copy()
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if sort:
+        frame = frame.sort_values(list(sort), kind="stable").reset_index(drop=True)
+    return frame
+
+
+def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterator[list[str]]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+# --------------------------------------------------------------------------- companies, fx
+
+
+def companies_stmt(companies: Sequence[str]) -> Select:
+    co = t.company
+    return select(co.c.name.label("company"), co.c.default_currency.label("currency")).where(
+        co.c.name.in_(list(companies))
+    )
+
+
+def fx_stmt() -> Select:
+    """Selling rates (``for_selling = 1``); several rows for one day average out."""
+    cx = t.currency_exchange
+    return (
+        select(
+            cx.c.from_currency,
+            cx.c.to_currency,
+            _money(func.avg(cx.c.exchange_rate)).label("rate"),
+            cx.c.date.label("as_of"),
+        )
+        .where(cx.c.for_selling == 1)
+        .group_by(cx.c.from_currency, cx.c.to_currency, cx.c.date)
+    )
+
+
+# --------------------------------------------------------------------------- customers
+
+
+def _limits(parenttype: str):
+    """One credit-limit row per (parent, company): the max, should ERPNext hold duplicates."""
+    ccl = t.customer_credit_limit
+    return (
+        select(ccl.c.parent, ccl.c.company, func.max(ccl.c.credit_limit).label("credit_limit"))
+        .where(ccl.c.parenttype == parenttype)
+        .group_by(ccl.c.parent, ccl.c.company)
+        .subquery(f"limits_{parenttype.replace(' ', '_').lower()}")
+    )
+
+
+def _active_pairs(companies: Sequence[str]):
+    """(customer, company) pairs: a customer is in a company's extract when it has its own
+    credit-limit row, a submitted invoice, a submitted order or a receivable ledger entry there.
+    (ERPNext customers are global; a group limit alone does not make a customer active.)"""
+    cos = list(companies)
+    ccl, si, so, ple = t.customer_credit_limit, t.sales_invoice, t.sales_order, t.payment_ledger_entry
+    return union(
+        select(ccl.c.parent.label("customer"), ccl.c.company).where(
+            ccl.c.parenttype == "Customer", ccl.c.company.in_(cos)
+        ),
+        select(si.c.customer.label("customer"), si.c.company).where(si.c.docstatus == 1, si.c.company.in_(cos)),
+        select(so.c.customer.label("customer"), so.c.company).where(so.c.docstatus == 1, so.c.company.in_(cos)),
+        select(ple.c.party.label("customer"), ple.c.company).where(
+            ple.c.party_type == "Customer", ple.c.company.in_(cos), ple.c.is_cancelled == 0
+        ),
+    ).subquery("pairs")
+
+
+def customers_stmt(companies: Sequence[str]) -> Select:
+    """Customers with their effective limit, terms and flags (plus the raw ``payment_terms``).
+
+    credit_limit follows ERPNext's ``get_credit_limit``: the customer's row for the company
+    unless it is 0, else the customer group's row unless 0, else the company's default
+    ``credit_limit``; 0 everywhere -> null (no limit).
+    """
+    c, co, ptd = t.customer, t.company, t.payment_terms_template_detail
+    pairs = _active_pairs(companies)
+    own = _limits("Customer")
+    grp = _limits("Customer Group")
+    terms = (
+        select(ptd.c.parent, func.max(ptd.c.credit_days).label("days")).group_by(ptd.c.parent).subquery("terms")
+    )
+    limit = func.coalesce(
+        func.nullif(own.c.credit_limit, 0),
+        func.nullif(grp.c.credit_limit, 0),
+        func.nullif(co.c.credit_limit, 0),
+    )
+    return select(
+        pairs.c.company,
+        c.c.name.label("customer_id"),
+        func.coalesce(func.nullif(c.c.customer_name, ""), c.c.name).label("name"),
+        null().label("country"),
+        func.coalesce(func.nullif(c.c.default_currency, ""), co.c.default_currency).label("currency"),
+        _money(limit).label("credit_limit"),
+        func.coalesce(terms.c.days, 0).label("payment_terms_days"),
+        c.c.creation.label("customer_since"),
+        func.nullif(c.c.customer_group, "").label("segment"),
+        null().label("insured_limit"),
+        null().label("external_rating"),
+        c.c.is_frozen.label("is_blocked"),
+        c.c.payment_terms,
+    ).select_from(
+        pairs.join(c, c.c.name == pairs.c.customer)
+        .join(co, co.c.name == pairs.c.company)
+        .outerjoin(own, and_(own.c.parent == c.c.name, own.c.company == pairs.c.company))
+        .outerjoin(grp, and_(grp.c.parent == c.c.customer_group, grp.c.company == pairs.c.company))
+        .outerjoin(terms, terms.c.parent == c.c.payment_terms)
+    )
+
+
+def with_prepayment(prepayment_terms: str):
+    """Chunk transform: ``on_prepayment`` = the customer's terms are the prepayment template."""
+
+    def transform(chunk: pd.DataFrame) -> pd.DataFrame:
+        return chunk.assign(on_prepayment=chunk["payment_terms"].eq(prepayment_terms).fillna(False))
+
+    return transform
+
+
+# --------------------------------------------------------------------------- receivables
+
+
+def balances(companies: Sequence[str]):
+    """Receivable balance per document from the Payment Ledger: one row per
+    (company, party, against_voucher) over non-delinked, non-cancelled entries.
+
+    open_amount   Σ amount_in_account_currency (the outstanding, signed)
+    own_amount    Σ of the document's own entries (voucher = against_voucher): its original amount
+    first_date    earliest posting date (the document's own date for payments on account)
+    last_allocated latest posting date of an entry other than the document's own (paid_date)
+    """
+    ple = t.payment_ledger_entry
+    own = and_(ple.c.voucher_type == ple.c.against_voucher_type, ple.c.voucher_no == ple.c.against_voucher_no)
+    amount = ple.c.amount_in_account_currency
+    return (
+        select(
+            ple.c.company,
+            ple.c.party.label("customer_id"),
+            ple.c.against_voucher_type.label("voucher_type"),
+            ple.c.against_voucher_no.label("voucher_no"),
+            func.sum(amount).label("open_amount"),
+            func.sum(case((own, amount), else_=literal(0))).label("own_amount"),
+            func.min(ple.c.posting_date).label("first_date"),
+            func.max(case((~own, ple.c.posting_date))).label("last_allocated"),
+            func.max(ple.c.account_currency).label("account_currency"),
+        )
+        .where(
+            ple.c.company.in_(list(companies)),
+            ple.c.delinked == 0,
+            ple.c.is_cancelled == 0,
+            ple.c.account_type == "Receivable",
+            ple.c.party_type == "Customer",
+        )
+        .group_by(ple.c.company, ple.c.party, ple.c.against_voucher_type, ple.c.against_voucher_no)
+        .subquery("balances")
+    )
+
+
+def _dunning_counts(companies: Sequence[str], by_schedule: bool, name: str,
+                    invoices: Sequence[str] | None = None):
+    """Submitted Dunnings referencing an invoice (per payment-schedule row when ``by_schedule``;
+    a row without one is keyed by ``''``)."""
+    d, op = t.dunning, t.overdue_payment
+    keys = [op.c.sales_invoice]
+    cols = [op.c.sales_invoice]
+    if by_schedule:
+        row = func.coalesce(op.c.payment_schedule, "")
+        keys.append(row)
+        cols.append(row.label("payment_schedule"))
+    where = [d.c.docstatus == 1, d.c.company.in_(list(companies))]
+    if invoices is not None:
+        where.append(op.c.sales_invoice.in_(list(invoices)))
+    return (
+        select(*cols, func.count(func.distinct(d.c.name)).label("level"))
+        .select_from(op.join(d, d.c.name == op.c.parent))
+        .where(*where)
+        .group_by(*keys)
+        .subquery(name)
+    )
+
+
+def open_items_stmt(companies: Sequence[str]) -> Select:
+    """Documents with an outstanding (|open| >= TOLERANCE), one row each.
+
+    doc_type: a Sales Invoice is ``invoice`` or (is_return) ``credit_note``; any other voucher
+    with a balance of its own is ``payment_on_account`` when negative (an unallocated Payment
+    Entry / Journal Entry) and ``debit_note`` when positive (a Journal Entry debiting the party).
+    amount is the document's own ledger entry (in the receivable account's currency, which
+    ERPNext sets to the invoice currency), the outstanding when it has none. ``installments``
+    (schedule rows) lets the caller split invoices paid by a payment schedule.
+    """
+    si, ps = t.sales_invoice, t.payment_schedule
+    b = balances(companies)
+    dun = _dunning_counts(companies, by_schedule=False, name="dunning")
+    n_ps = (
+        select(ps.c.parent, func.count().label("n"))
+        .where(ps.c.parenttype == "Sales Invoice")
+        .group_by(ps.c.parent)
+        .subquery("schedule_rows")
+    )
+    is_si = b.c.voucher_type == "Sales Invoice"
+    doc_type = case(
+        (and_(is_si, si.c.is_return == 1), "credit_note"),
+        (is_si, "invoice"),
+        (b.c.open_amount < 0, "payment_on_account"),
+        else_="debit_note",
+    )
+    amount = case((func.abs(b.c.own_amount) >= TOLERANCE, b.c.own_amount), else_=b.c.open_amount)
+    return (
+        select(
+            b.c.company,
+            b.c.voucher_no.label("item_id"),
+            b.c.customer_id,
+            doc_type.label("doc_type"),
+            func.coalesce(si.c.posting_date, b.c.first_date).label("doc_date"),
+            func.coalesce(si.c.due_date, si.c.posting_date, b.c.first_date).label("due_date"),
+            _money(amount).label("amount"),
+            _money(b.c.open_amount).label("open_amount"),
+            func.coalesce(b.c.account_currency, si.c.currency).label("currency"),
+            func.coalesce(dun.c.level, 0).label("dunning_level"),
+            func.coalesce(n_ps.c.n, 0).label("installments"),
+        )
+        .select_from(
+            b.outerjoin(si, and_(is_si, si.c.name == b.c.voucher_no))
+            .outerjoin(dun, and_(is_si, dun.c.sales_invoice == b.c.voucher_no))
+            .outerjoin(n_ps, and_(is_si, n_ps.c.parent == b.c.voucher_no))
+        )
+        .where(func.abs(b.c.open_amount) >= TOLERANCE, or_(b.c.voucher_type != "Sales Invoice", si.c.docstatus == 1))
+    )
+
+
+def installments_stmt(companies: Sequence[str], invoices: Sequence[str]) -> Select:
+    """Payment-schedule rows of some invoices, with the dunnings naming each row (or the
+    invoice without a row)."""
+    ps = t.payment_schedule
+    dun_row = _dunning_counts(companies, by_schedule=True, name="dunning_row", invoices=invoices)
+    dun_inv = _dunning_counts(companies, by_schedule=True, name="dunning_invoice", invoices=invoices)
+    return (
+        select(
+            ps.c.parent.label("invoice"),
+            ps.c.idx,
+            ps.c.due_date.label("installment_due"),
+            _money(ps.c.payment_amount).label("payment_amount"),
+            (func.coalesce(dun_row.c.level, 0) + func.coalesce(dun_inv.c.level, 0)).label("installment_dunning"),
+        )
+        .select_from(
+            ps.outerjoin(dun_row, and_(dun_row.c.sales_invoice == ps.c.parent, dun_row.c.payment_schedule == ps.c.name))
+            .outerjoin(dun_inv, and_(dun_inv.c.sales_invoice == ps.c.parent, dun_inv.c.payment_schedule == ""))
+        )
+        .where(ps.c.parenttype == "Sales Invoice", ps.c.parent.in_(list(invoices)))
+    )
+
+
+def split_installments(items: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
+    """Replace each invoice in ``schedule`` by one item per still-open installment.
+
+    Payments are allocated oldest installment first, so the open amount sits on the latest
+    installments: installment i keeps min(amount_i, max(0, open - Σ amounts after i)). The last
+    installment absorbs any difference between the schedule total and the invoice amount, so
+    the installments' open amounts add up to the invoice's outstanding exactly.
+    """
+    if schedule.empty:
+        return items
+    s = schedule.merge(
+        items[["company", "item_id", "customer_id", "doc_date", "amount", "open_amount", "currency",
+               "dunning_level"]],
+        left_on="invoice", right_on="item_id", how="inner",
+    ).sort_values(["company", "invoice", "idx"], kind="stable")
+    grp = s.groupby(["company", "invoice"], sort=False)
+    last = s["idx"].eq(grp["idx"].transform("max"))
+    total = grp["payment_amount"].transform("sum")
+    inst_amount = s["payment_amount"] + np.where(last, s["amount"] - total, 0.0)
+    after = inst_amount.groupby([s["company"], s["invoice"]], sort=False).transform("sum") - \
+        inst_amount.groupby([s["company"], s["invoice"]], sort=False).cumsum()
+    inst_open = np.minimum(inst_amount, np.maximum(0.0, s["open_amount"] - after))
+    parts = pd.DataFrame({
+        "company": s["company"].to_numpy(),
+        "item_id": (s["invoice"].astype(str) + "/" + s["idx"].astype(int).astype(str)).to_numpy(),
+        "customer_id": s["customer_id"].to_numpy(),
+        "doc_type": "invoice",
+        "doc_date": s["doc_date"].to_numpy(),
+        "due_date": s["installment_due"].to_numpy(),
+        "amount": inst_amount.to_numpy(),
+        "open_amount": inst_open.to_numpy(),
+        "currency": s["currency"].to_numpy(),
+        "dunning_level": s["installment_dunning"].to_numpy(),
+    })
+    parts = parts[parts["open_amount"] >= TOLERANCE]
+    split = pd.MultiIndex.from_frame(s[["company", "invoice"]].drop_duplicates())
+    keep = ~pd.MultiIndex.from_frame(items[["company", "item_id"]]).isin(split)
+    return pd.concat([items[keep], parts.astype(items.dtypes.to_dict())], ignore_index=True)
+
+
+def payments_stmt(companies: Sequence[str]) -> Select:
+    """Cleared invoices: outstanding in the ledger is 0 and something other than the invoice's
+    own entry was allocated to it; paid_date = the latest such entry's posting date,
+    amount = grand_total (document currency)."""
+    si = t.sales_invoice
+    b = balances(companies)
+    return (
+        select(
+            b.c.company,
+            b.c.voucher_no.label("item_id"),
+            b.c.customer_id,
+            si.c.posting_date.label("doc_date"),
+            func.coalesce(si.c.due_date, si.c.posting_date).label("due_date"),
+            b.c.last_allocated.label("paid_date"),
+            _money(si.c.grand_total).label("amount"),
+            si.c.currency,
+        )
+        .select_from(b.join(si, si.c.name == b.c.voucher_no))
+        .where(
+            b.c.voucher_type == "Sales Invoice",
+            func.abs(b.c.open_amount) < TOLERANCE,
+            b.c.last_allocated.is_not(None),
+            si.c.docstatus == 1,
+            si.c.is_return == 0,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def open_orders_stmt(companies: Sequence[str], amounts: str = "base") -> Select:
+    """Submitted orders, not Closed/Completed, per_billed < 100.
+
+    amounts="base" (default, SPEC §7 / ERPNext's own credit check): base_grand_total ×
+    (100 − per_billed) / 100 in the company currency; amounts="document": grand_total × … in
+    the order currency.
+    """
+    so, co = t.sales_order, t.company
+    per_billed = func.coalesce(so.c.per_billed, 0)
+    if amounts == "document":
+        total, currency = so.c.grand_total, so.c.currency
+    else:
+        total, currency = so.c.base_grand_total, co.c.default_currency
+    return (
+        select(
+            so.c.company,
+            so.c.name.label("order_id"),
+            so.c.customer.label("customer_id"),
+            so.c.transaction_date.label("order_date"),
+            _money(total * (literal(100) - per_billed) / literal(100)).label("open_amount"),
+            currency.label("currency"),
+            (so.c.status == "On Hold").label("on_hold"),
+        )
+        .select_from(so.join(co, co.c.name == so.c.company))
+        .where(
+            so.c.company.in_(list(companies)),
+            so.c.docstatus == 1,
+            or_(so.c.status.is_(None), so.c.status.not_in(CLOSED_ORDER_STATES)),
+            per_billed < 100,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def read_companies(conn: Connection, companies: Sequence[str], chunk_size: int) -> pd.DataFrame:
+    return read_frame(conn, companies_stmt(companies), empty_frame("companies"), chunk_size, sort=["company"])
+
+
+def read_customers_raw(conn: Connection, companies: Sequence[str], chunk_size: int,
+                       prepayment_terms: str) -> pd.DataFrame:
+    """The customers frame plus ``payment_terms`` (for read_state)."""
+    template = empty_frame("customers").assign(payment_terms=pd.Series([], dtype=object))
+    return read_frame(conn, customers_stmt(companies), template, chunk_size,
+                      transform=with_prepayment(prepayment_terms), sort=["company", "customer_id"])
+
+
+def read_open_items(conn: Connection, companies: Sequence[str], chunk_size: int) -> pd.DataFrame:
+    template = empty_frame("open_items")
+    raw = template.assign(installments=pd.Series([], dtype="int64"))
+    items = read_frame(conn, open_items_stmt(companies), raw, chunk_size)
+    split = items["installments"].gt(1) & items["doc_type"].eq("invoice") & items["open_amount"].gt(0)
+    items = items.drop(columns="installments")
+    invoices = items.loc[split, "item_id"].unique().tolist()
+    if invoices:
+        sched_template = pd.DataFrame({
+            "invoice": pd.Series([], dtype=object), "idx": pd.Series([], dtype="int64"),
+            "installment_due": pd.Series([], dtype="datetime64[ns]"),
+            "payment_amount": pd.Series([], dtype="float64"),
+            "installment_dunning": pd.Series([], dtype="int64"),
+        })
+        schedule = pd.concat(
+            [read_frame(conn, installments_stmt(companies, part), sched_template, chunk_size)
+             for part in _chunks(invoices)],
+            ignore_index=True,
+        )
+        # restrict to the split invoices' companies (an invoice name is unique in ERPNext)
+        items = split_installments(items, schedule)
+    return items.sort_values(["company", "item_id"], kind="stable").reset_index(drop=True)
+
+
+def read_payments(conn: Connection, companies: Sequence[str], chunk_size: int) -> pd.DataFrame:
+    return read_frame(conn, payments_stmt(companies), empty_frame("payments"), chunk_size,
+                      sort=["company", "item_id"])
+
+
+def read_open_orders(conn: Connection, companies: Sequence[str], chunk_size: int,
+                     amounts: str = "base") -> pd.DataFrame:
+    return read_frame(conn, open_orders_stmt(companies, amounts), empty_frame("open_orders"), chunk_size,
+                      sort=["company", "order_id"])
+
+
+def read_fx_rates(conn: Connection, chunk_size: int) -> pd.DataFrame:
+    return read_frame(conn, fx_stmt(), empty_frame("fx_rates"), chunk_size,
+                      sort=["from_currency", "to_currency", "as_of"])

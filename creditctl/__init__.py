@@ -1,0 +1,1 @@
+"""The creditctl command line: the composition root for humans."""

@@ -1,0 +1,3 @@
+from creditctl.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""Run the Dagster job in-process for one config (used by `creditctl run` and `creditctl demo`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+
+from assets.definitions import JOB_NAME, build_definitions
+from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
+from etl.config import data_dir, load_config
+from etl.store import StateStore
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    success: bool
+    message: str  # one line: why the run failed, "" on success
+    store_url: str
+
+
+def _instance() -> DagsterInstance:
+    # DAGSTER_HOME (set by make) keeps run history; without it the run leaves no trace
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+def failure_message(result: ExecuteInProcessResult) -> str:
+    """The first reason a run failed, as one line: a failed step or a failed blocking check."""
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            meta = evaluation.metadata.get("message")
+            detail = meta.value if meta is not None else ", ".join(
+                f"{k}={v.value}" for k, v in evaluation.metadata.items() if k != "failing_sample" and k != "sample")
+            return f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed: {detail}"
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data:
+            error = event.step_failure_data.user_failure_data
+            if error is not None and error.description:
+                return error.description
+            err = event.step_failure_data.error
+            if err is not None:
+                cause = err.cause or err
+                return f"{event.step_key}: {cause.message.strip().splitlines()[0]}"
+    return "the run failed (see the Dagster run log)"
+
+
+def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | None = None,
+                approve: bool = False) -> RunOutcome:
+    config = load_config(config_path)  # fail early with a clear line
+    path = str(Path(config_path).resolve())
+    resources = {
+        "settings": CreditControlSettings(config_path=path, as_of=as_of.isoformat() if as_of else "",
+                                          mode=mode or "", approve=approve),
+        "erp": ErpResource(config_path=path),
+        "state_store": StateStoreResource(config_path=path),
+    }
+    job = build_definitions(resources).resolve_job_def(JOB_NAME)
+    result = job.execute_in_process(instance=_instance(), raise_on_error=False)
+    store_url = config.state_url(data_dir())
+    message = "" if result.success else failure_message(result)
+    if not result.success:
+        store = StateStore(store_url)
+        try:
+            if store.run(result.run_id) is not None:
+                store.finish_run(result.run_id, "failed", message=message)
+        finally:
+            store.dispose()
+    return RunOutcome(result.run_id, result.success, message, store_url)

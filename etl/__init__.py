@@ -1,0 +1,1 @@
+"""The credit-control core: pure functions over the canonical frames. No Dagster, no ERP."""
