@@ -142,7 +142,8 @@ def build_plan(
     - a limit is only ever lowered.
     """
     keys = ["company", "customer_id"]
-    d = decisions.merge(state_customers, on=keys, how="inner", validate="one_to_one")
+    # the ERP's limit now is what a reduction is compared with (the decision's may be the base)
+    d = decisions.drop(columns=["credit_limit"]).merge(state_customers, on=keys, how="inner", validate="one_to_one")
     release_ok = auto_release & ~d["data_incomplete"].astype(bool)
 
     def owned_keys(subject: str) -> pd.MultiIndex:

@@ -70,8 +70,17 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     model, _ = ENTITIES[entity]
     _check_columns(entity, model, frame)
     frame = frame.reset_index(drop=True)
-    remaining = frame
     found: list[pd.DataFrame] = []
+    # pandas coerces None or "no" to a boolean without complaint (None -> False, "no" -> True),
+    # so booleans are checked before coercion: only True/False (or 1/0) pass
+    for name, column in model.to_schema().columns.items():
+        if str(column.dtype) == "bool" and frame[name].dtype != bool:
+            bad = ~frame[name].isin([True, False])
+            if bad.any():
+                found.append(quarantine_rows(entity, frame[bad], f"{name}:not_a_boolean",
+                                             frame.loc[bad, name].astype(str)))
+                frame = frame[~bad]
+    remaining = frame
     # Coercion failures hide later checks of the same column, so validate again what is left
     # until it passes; each round removes at least one row, and in practice two rounds suffice.
     for _ in range(len(frame) + 1):
