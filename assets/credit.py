@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetIn, DataVersion, Failure, MetadataValue,
-    Output, asset, asset_check,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetIn,
+    DataVersion,
+    Failure,
+    MetadataValue,
+    Output,
+    asset,
+    asset_check,
 )
 
 from assets.extract import GROUP

@@ -6,11 +6,22 @@ import os
 from pathlib import Path
 
 from dagster import (
-    AssetSelection, DefaultScheduleStatus, Definitions, EnvVar, ScheduleDefinition, define_asset_job,
+    AssetSelection,
+    DefaultScheduleStatus,
+    Definitions,
+    EnvVar,
+    ScheduleDefinition,
+    define_asset_job,
     definitions,
 )
 
-from assets.credit import blast_radius, credit_decisions, credit_positions, credit_rules, writeback_plan
+from assets.credit import (
+    blast_radius,
+    credit_decisions,
+    credit_positions,
+    credit_rules,
+    writeback_plan,
+)
 from assets.extract import GROUP, extract_assets, extract_checks
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from assets.writeback import erp_state_verified, erp_writeback

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, AssetExecutionContext,
-    AssetsDefinition, MetadataValue, Output, TableColumn, TableSchema, asset, asset_check,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+    asset,
+    asset_check,
 )
 
 from assets.resources import CreditControlSettings, ErpResource

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetIn, Failure, MaterializeResult,
-    MetadataValue, asset, asset_check,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetIn,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
 )
 
 from assets.extract import GROUP

@@ -10,8 +10,20 @@ from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine,
-    insert, select, update,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+    update,
 )
 from sqlalchemy.engine import Engine
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-#: one row per rejected source row and failed check. ``customer_id`` (an addition to SPEC §3's
-#: entity/company/key/check/value) names the customer the row belongs to, so the customer can
-#: be marked ``data_incomplete``; it is null where the row has none (fx_rates, companies).
-QUARANTINE_COLUMNS = ["entity", "company", "key", "customer_id", "check", "value"]
-
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from validation.contracts import ENTITIES
+
+#: one row per rejected source row and failed check. ``customer_id`` (an addition to SPEC §3's
+#: entity/company/key/check/value) names the customer the row belongs to, so the customer can
+#: be marked ``data_incomplete``; it is null where the row has none (fx_rates, companies).
+QUARANTINE_COLUMNS = ["entity", "company", "key", "customer_id", "check", "value"]
 
 
 class ContractError(ValueError):
