@@ -15,7 +15,19 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Float, and_, case, func, literal, null, or_, select, type_coerce, union
+from sqlalchemy import (
+    Float,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
@@ -257,7 +269,7 @@ def _dunning_counts(companies: Sequence[str], by_schedule: bool, name: str,
     if invoices is not None:
         where.append(op.c.sales_invoice.in_(list(invoices)))
     return (
-        select(*cols, func.count(func.distinct(d.c.name)).label("level"))
+        select(*cols, func.count(distinct(d.c.name)).label("level"))
         .select_from(op.join(d, d.c.name == op.c.parent))
         .where(*where)
         .group_by(*keys)

@@ -13,7 +13,18 @@ The same metadata creates the demo ERP (SQLite) and the test databases; on Maria
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table, Text
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects import mysql
 
 _MARIADB = ("mysql", "mariadb")

@@ -1,0 +1,182 @@
+"""ErpNextConnector: etl.ports.ErpConnector over an ERPNext database (SQLAlchemy URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from connectors.erpnext import read, write
+from etl.ports import ConnectorError
+from validation.contracts import empty_frame
+
+DEFAULT_PREPAYMENT_TERMS = "Prepayment"
+DEFAULT_CHUNK_SIZE = 50_000
+
+#: options the connector understands (erp.options in the run config)
+OPTIONS = {
+    "prepayment_terms": "payment terms template meaning 'on prepayment' (default Prepayment)",
+    "chunk_size": "rows fetched per round trip when streaming reads (default 50000)",
+    "order_amounts": "'base' (default: base_grand_total in company currency) or 'document'",
+    "comment_owner": "tabComment.owner of the order-hold comments (default Administrator)",
+}
+
+
+class ErpNextConnector:
+    """Read the canonical frames from ERPNext tables and apply writeback plans.
+
+    ``url`` is a SQLAlchemy URL (``mysql+pymysql://…``, ``mysql+pyodbc://…``, ``sqlite:///…``).
+    The engine is created on first use; connection problems raise
+    :class:`etl.ports.ConnectorError` naming the setting to fix, never showing the password.
+    """
+
+    #: the configuration setting that holds the URL, named in error messages
+    setting = "erp.url_env"
+    #: option keys accepted besides OPTIONS (the demo connector's ``path``)
+    extra_options: frozenset[str] = frozenset()
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - set(OPTIONS) - self.extra_options)
+        if unknown:
+            raise ConnectorError(f"erp.options: unknown option(s) {', '.join(unknown)} "
+                                 f"(known: {', '.join(sorted(OPTIONS))})")
+        self._url = url
+        self.prepayment_terms = str(opts.get("prepayment_terms") or DEFAULT_PREPAYMENT_TERMS)
+        try:
+            self.chunk_size = int(opts.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+        except (TypeError, ValueError):
+            raise ConnectorError(f"erp.options.chunk_size: {opts.get('chunk_size')!r} is not a number") from None
+        if self.chunk_size <= 0:
+            raise ConnectorError("erp.options.chunk_size: must be a positive number of rows")
+        self.order_amounts = str(opts.get("order_amounts") or "base")
+        if self.order_amounts not in ("base", "document"):
+            raise ConnectorError(f"erp.options.order_amounts: {self.order_amounts!r} (use base or document)")
+        self.comment_owner = str(opts.get("comment_owner") or "Administrator")
+        self._engine: Engine | None = None
+
+    # ------------------------------------------------------------------ engine / errors
+
+    def _scrub(self, text: str) -> str:
+        try:
+            password = make_url(self._url).password
+        except (ArgumentError, ValueError):
+            password = None
+        if password:
+            text = text.replace(str(password), "***")
+        return text
+
+    def _reason(self, exc: BaseException) -> str:
+        orig = getattr(exc, "orig", None) or exc
+        lines = str(orig).strip().splitlines() or [type(orig).__name__]
+        return self._scrub(lines[0])
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            try:
+                self._engine = create_engine(self._url)
+            except (ArgumentError, ValueError):
+                raise ConnectorError(
+                    f"cannot connect to the ERP database ({self.setting}): not a valid SQLAlchemy URL"
+                ) from None
+            except (NoSuchModuleError, ImportError) as exc:
+                raise ConnectorError(
+                    f"cannot connect to the ERP database ({self.setting}): driver not available: {self._reason(exc)}"
+                ) from None
+        return self._engine
+
+    def _check_target(self) -> None:
+        """Hook for subclasses (the demo checks its file exists)."""
+
+    @contextmanager
+    def _connection(self, what: str, *, begin: bool = False) -> Iterator[Connection]:
+        self._check_target()
+        try:
+            conn = self.engine.connect()
+        except DBAPIError as exc:
+            raise ConnectorError(
+                f"cannot connect to the ERP database ({self.setting}): {self._reason(exc)}"
+            ) from None
+        try:
+            if begin:
+                with conn.begin():
+                    yield conn
+            else:
+                yield conn
+        except ConnectorError:
+            raise
+        except SQLAlchemyError as exc:
+            raise ConnectorError(f"cannot {what} ({self.setting}): {self._reason(exc)}") from exc
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        """Dispose of the engine's connection pool."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # ------------------------------------------------------------------ reads
+
+    def read_companies(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("companies")
+        with self._connection("read tabCompany") as conn:
+            return read.read_companies(conn, companies, self.chunk_size)
+
+    def read_customers(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("customers")
+        with self._connection("read customers") as conn:
+            raw = read.read_customers_raw(conn, companies, self.chunk_size, self.prepayment_terms)
+        return raw.drop(columns="payment_terms")
+
+    def read_open_items(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("open_items")
+        with self._connection("read open items") as conn:
+            return read.read_open_items(conn, companies, self.chunk_size)
+
+    def read_open_orders(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("open_orders")
+        with self._connection("read open orders") as conn:
+            return read.read_open_orders(conn, companies, self.chunk_size, self.order_amounts)
+
+    def read_payments(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("payments")
+        with self._connection("read payment history") as conn:
+            return read.read_payments(conn, companies, self.chunk_size)
+
+    def read_fx_rates(self, companies: Sequence[str]) -> pd.DataFrame:
+        """All selling rates in tabCurrency Exchange (rates are not per company in ERPNext)."""
+        with self._connection("read tabCurrency Exchange") as conn:
+            return read.read_fx_rates(conn, self.chunk_size)
+
+    def read_state(self, companies: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if not companies:
+            customers = empty_frame("customers").assign(payment_terms=pd.Series([], dtype=object))
+            return customers[read.STATE_CUSTOMER_COLUMNS], empty_frame("open_orders")[read.STATE_ORDER_COLUMNS]
+        with self._connection("read the ERP state") as conn:
+            customers = read.read_customers_raw(conn, companies, self.chunk_size, self.prepayment_terms)
+            orders = read.read_open_orders(conn, companies, self.chunk_size, self.order_amounts)
+        return (customers[read.STATE_CUSTOMER_COLUMNS].reset_index(drop=True),
+                orders[read.STATE_ORDER_COLUMNS].reset_index(drop=True))
+
+    # ------------------------------------------------------------------ write
+
+    def apply(self, company: str, changes: pd.DataFrame) -> int:
+        """Apply one company's plan rows in ONE transaction (see connectors.erpnext.write)."""
+        plan = write.validate_plan(company, changes)
+        if plan.empty:
+            return 0
+        with self._connection(f"write the plan for {company!r}", begin=True) as conn:
+            return write.apply_plan(conn, company, plan, prepayment_terms=self.prepayment_terms,
+                                    user=self.comment_owner)

@@ -1,0 +1,551 @@
+"""ErpNextConnector against a small hand-built ERPNext database (SQLite): exact frames, writes."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, insert, select
+
+from connectors.erpnext import ErpNextConnector
+from connectors.erpnext import schema as t
+from connectors.erpnext.write import PlanError
+from etl.plan import PLAN_COLUMNS
+from etl.ports import ConnectorError, ErpConnector
+from validation.contracts import ENTITIES
+
+DE = "DE01"
+QUOTED = 'O\'Brien "Trading"'
+QCUST = "Mc'Q \"Ltd\""
+
+
+def d(s: str) -> date:
+    return date.fromisoformat(s)
+
+
+def _ple(name, posting, company, party, vtype, vno, avtype, avno, amount, in_acc=None, cur="EUR",
+         due=None, delinked=0, cancelled=0):
+    return {
+        "name": name, "posting_date": d(posting), "company": company, "account_type": "Receivable",
+        "party_type": "Customer", "party": party, "voucher_type": vtype, "voucher_no": vno,
+        "against_voucher_type": avtype, "against_voucher_no": avno, "amount": amount,
+        "amount_in_account_currency": amount if in_acc is None else in_acc, "account_currency": cur,
+        "due_date": d(due) if due else None, "delinked": delinked, "is_cancelled": cancelled,
+    }
+
+
+def _sinv(name, customer, posting, due, total, *, company=DE, currency="EUR", base=None, is_return=0,
+          return_against=None, docstatus=1):
+    return {
+        "name": name, "customer": customer, "company": company, "posting_date": d(posting),
+        "due_date": d(due), "currency": currency, "conversion_rate": (base or total) / total,
+        "grand_total": total, "base_grand_total": base if base is not None else total,
+        "outstanding_amount": 0, "is_return": is_return, "return_against": return_against,
+        "docstatus": docstatus, "status": "Submitted",
+    }
+
+
+def _so(name, customer, total, per_billed, status, *, company=DE, currency="EUR", base=None,
+        per_delivered=0.0, docstatus=1, when="2025-06-01"):
+    return {
+        "name": name, "customer": customer, "company": company, "transaction_date": d(when),
+        "delivery_date": d("2025-07-01"), "currency": currency, "grand_total": total,
+        "base_grand_total": base if base is not None else total, "per_billed": per_billed,
+        "per_delivered": per_delivered, "status": status, "docstatus": docstatus,
+        "modified": datetime(2025, 6, 1, 9, 0),
+    }
+
+
+def _limit(name, parent, company, limit, parenttype="Customer", bypass=0, idx=1):
+    return {
+        "name": name, "parent": parent, "parenttype": parenttype, "parentfield": "credit_limits",
+        "idx": idx, "company": company, "credit_limit": limit, "bypass_credit_limit_check": bypass,
+        "creation": datetime(2024, 1, 1), "modified": datetime(2024, 1, 1),
+    }
+
+
+def _cust(name, customer_name, group, terms, *, frozen=0, currency=None, created="2023-05-04 10:11:12"):
+    return {
+        "name": name, "customer_name": customer_name, "customer_group": group, "territory": "Germany",
+        "default_currency": currency, "payment_terms": terms, "is_frozen": frozen, "disabled": 0,
+        "creation": datetime.fromisoformat(created), "modified": datetime.fromisoformat(created),
+    }
+
+
+def build_erp(url: str) -> None:
+    """The hand-built ERPNext: see each row's comment for what it exercises."""
+    engine = create_engine(url)
+    t.create_all(engine)
+    rows = {
+        t.company: [
+            {"name": DE, "default_currency": "EUR", "country": "Germany", "credit_limit": 0},
+            {"name": QUOTED, "default_currency": "GBP", "country": "United Kingdom", "credit_limit": 0},
+        ],
+        t.customer_group: [{"name": "Retail"}, {"name": "Wholesale"}],
+        t.payment_terms_template: [{"name": "Net 30"}, {"name": "Prepayment"}, {"name": "Split 30/60"}],
+        t.payment_terms_template_detail: [
+            {"name": "ptd1", "parent": "Net 30", "parenttype": "Payment Terms Template", "parentfield": "terms",
+             "idx": 1, "credit_days": 30},
+            {"name": "ptd2", "parent": "Prepayment", "parenttype": "Payment Terms Template",
+             "parentfield": "terms", "idx": 1, "credit_days": 0},
+            {"name": "ptd3", "parent": "Split 30/60", "parenttype": "Payment Terms Template",
+             "parentfield": "terms", "idx": 1, "credit_days": 30},
+            {"name": "ptd4", "parent": "Split 30/60", "parenttype": "Payment Terms Template",
+             "parentfield": "terms", "idx": 2, "credit_days": 60},
+        ],
+        t.customer: [
+            _cust("C1", "Alpha GmbH", "Retail", "Net 30"),
+            _cust("C2", "Beta Bau", "Retail", "Split 30/60", created="2024-02-29 23:59:59"),
+            _cust("C3", "Gamma", "Wholesale", "Prepayment", frozen=1),
+            _cust("C4", "Delta", "Retail", None, currency="USD"),
+            _cust("C5", "Echo (no activity)", "Retail", "Net 30"),
+            _cust(QCUST, "Quote's \"Customer\"", "Retail", "Net 30"),
+        ],
+        t.customer_credit_limit: [
+            _limit("l1", "C1", DE, 10000),                        # own row
+            _limit("l3", "C3", DE, 0),                            # 0 and no group row -> null
+            _limit("l4", "C4", DE, 0),                            # 0 -> group row (ERPNext)
+            _limit("g1", "Retail", DE, 5000, parenttype="Customer Group", bypass=1),
+            _limit("q1", QCUST, QUOTED, 1000),
+        ],
+        t.sales_invoice: [
+            _sinv("SINV-1", "C1", "2025-01-10", "2025-02-09", 1000),          # cleared in two parts
+            _sinv("SINV-2", "C1", "2025-03-01", "2025-03-31", 500),           # partial payment
+            _sinv("SINV-3", "C2", "2025-03-02", "2025-06-01", 900),           # 3 installments
+            _sinv("SINV-4", "C2", "2025-04-01", "2025-04-01", -150, is_return=1),  # standalone credit note
+            _sinv("SINV-5", "C4", "2025-04-05", "2025-05-05", 200, currency="USD", base=180),
+            _sinv("SINV-6", "C4", "2025-05-01", "2025-05-01", -50, currency="USD", base=-45, is_return=1,
+                  return_against="SINV-5"),
+            _sinv("SINV-7", "C1", "2025-05-01", "2025-05-31", 70, docstatus=2),  # cancelled
+            _sinv("Q-1", QCUST, "2025-05-02", "2025-06-01", 300, company=QUOTED, currency="GBP"),
+        ],
+        t.payment_schedule: [
+            {"name": "ps1", "parent": "SINV-3", "parenttype": "Sales Invoice", "parentfield": "payment_schedule",
+             "idx": 1, "due_date": d("2025-04-01"), "payment_amount": 300, "outstanding": 300, "paid_amount": 0,
+             "base_payment_amount": 300},
+            {"name": "ps2", "parent": "SINV-3", "parenttype": "Sales Invoice", "parentfield": "payment_schedule",
+             "idx": 2, "due_date": d("2025-05-01"), "payment_amount": 300, "outstanding": 300, "paid_amount": 0,
+             "base_payment_amount": 300},
+            {"name": "ps3", "parent": "SINV-3", "parenttype": "Sales Invoice", "parentfield": "payment_schedule",
+             "idx": 3, "due_date": d("2025-06-01"), "payment_amount": 300, "outstanding": 300, "paid_amount": 0,
+             "base_payment_amount": 300},
+            {"name": "ps4", "parent": "SINV-2", "parenttype": "Sales Invoice", "parentfield": "payment_schedule",
+             "idx": 1, "due_date": d("2025-03-31"), "payment_amount": 500, "outstanding": 500, "paid_amount": 0,
+             "base_payment_amount": 500},
+        ],
+        t.payment_ledger_entry: [
+            _ple("p1", "2025-01-10", DE, "C1", "Sales Invoice", "SINV-1", "Sales Invoice", "SINV-1", 1000,
+                 due="2025-02-09"),
+            _ple("p2", "2025-02-01", DE, "C1", "Payment Entry", "PE-1", "Sales Invoice", "SINV-1", -400),
+            _ple("p3", "2025-02-20", DE, "C1", "Payment Entry", "PE-2", "Sales Invoice", "SINV-1", -600),
+            _ple("p4", "2025-03-01", DE, "C1", "Sales Invoice", "SINV-2", "Sales Invoice", "SINV-2", 500,
+                 due="2025-03-31"),
+            _ple("p5", "2025-03-15", DE, "C1", "Payment Entry", "PE-3", "Sales Invoice", "SINV-2", -200),
+            # a cancelled payment: delinked and is_cancelled, must not count
+            _ple("p6", "2025-03-16", DE, "C1", "Payment Entry", "PE-X", "Sales Invoice", "SINV-2", -300,
+                 delinked=1, cancelled=1),
+            _ple("p7", "2025-03-02", DE, "C2", "Sales Invoice", "SINV-3", "Sales Invoice", "SINV-3", 900,
+                 due="2025-06-01"),
+            _ple("p8", "2025-04-03", DE, "C2", "Payment Entry", "PE-4", "Sales Invoice", "SINV-3", -400),
+            _ple("p9", "2025-04-01", DE, "C2", "Sales Invoice", "SINV-4", "Sales Invoice", "SINV-4", -150),
+            _ple("p10", "2025-04-05", DE, "C4", "Sales Invoice", "SINV-5", "Sales Invoice", "SINV-5", 180,
+                 in_acc=200, cur="USD", due="2025-05-05"),
+            _ple("p11", "2025-05-01", DE, "C4", "Sales Invoice", "SINV-6", "Sales Invoice", "SINV-5", -45,
+                 in_acc=-50, cur="USD"),
+            _ple("p12", "2025-05-10", DE, "C4", "Payment Entry", "PE-5", "Sales Invoice", "SINV-5", -135,
+                 in_acc=-150, cur="USD"),
+            # unallocated payment of C3 (against itself)
+            _ple("p13", "2025-05-20", DE, "C3", "Payment Entry", "PE-9", "Payment Entry", "PE-9", -250),
+            _ple("q1", "2025-05-02", QUOTED, QCUST, "Sales Invoice", "Q-1", "Sales Invoice", "Q-1", 300,
+                 cur="GBP", due="2025-06-01"),
+        ],
+        t.sales_order: [
+            _so("SO-1", "C1", 1000, 40, "To Deliver and Bill"),                   # open 600
+            _so("SO-2", "C1", 500, 0, "Closed"),                                   # Closed: out
+            _so("SO-3", "C3", 2000, 0, "To Deliver and Bill"),                     # open 2000
+            _so("SO-4", "C2", 800, 50, "On Hold", per_delivered=100),              # held by a person
+            _so("SO-5", "C2", 300, 100, "To Deliver"),                             # fully billed: out
+            _so("SO-6", "C4", 300, 0, "Draft", docstatus=0),                       # draft: out
+            _so("SO-7", "C4", 100, 0, "To Deliver and Bill", currency="USD", base=90),
+            _so("SO-8", "C1", 100, 100, "Completed", per_delivered=100),          # out
+            _so("Q-SO'1", QCUST, 400, 25, "To Deliver and Bill", company=QUOTED),  # open 300
+        ],
+        t.dunning: [
+            {"name": "DUN-1", "customer": "C2", "company": DE, "posting_date": d("2025-05-10"), "docstatus": 1,
+             "dunning_type": "First Notice"},
+            {"name": "DUN-2", "customer": "C2", "company": DE, "posting_date": d("2025-05-20"), "docstatus": 0,
+             "dunning_type": "Second Notice"},
+            {"name": "DUN-3", "customer": "C1", "company": DE, "posting_date": d("2025-04-10"), "docstatus": 1,
+             "dunning_type": "First Notice"},
+            {"name": "DUN-4", "customer": "C1", "company": DE, "posting_date": d("2025-04-20"), "docstatus": 1,
+             "dunning_type": "Second Notice"},
+        ],
+        t.overdue_payment: [
+            {"name": "op1", "parent": "DUN-1", "parenttype": "Dunning", "parentfield": "overdue_payments",
+             "idx": 1, "sales_invoice": "SINV-3", "payment_schedule": "ps2"},
+            {"name": "op2", "parent": "DUN-2", "parenttype": "Dunning", "parentfield": "overdue_payments",
+             "idx": 1, "sales_invoice": "SINV-3", "payment_schedule": "ps3"},
+            {"name": "op3", "parent": "DUN-3", "parenttype": "Dunning", "parentfield": "overdue_payments",
+             "idx": 1, "sales_invoice": "SINV-2", "payment_schedule": "ps4"},
+            {"name": "op4", "parent": "DUN-4", "parenttype": "Dunning", "parentfield": "overdue_payments",
+             "idx": 1, "sales_invoice": "SINV-2", "payment_schedule": "ps4"},
+        ],
+        t.currency_exchange: [
+            {"name": "2025-01-01-USD-EUR", "date": d("2025-01-01"), "from_currency": "USD", "to_currency": "EUR",
+             "exchange_rate": 0.9, "for_buying": 1, "for_selling": 1},
+            {"name": "2025-06-01-USD-EUR", "date": d("2025-06-01"), "from_currency": "USD", "to_currency": "EUR",
+             "exchange_rate": 0.92, "for_buying": 1, "for_selling": 1},
+            {"name": "2025-06-01-USD-EUR-Buying", "date": d("2025-06-01"), "from_currency": "USD",
+             "to_currency": "EUR", "exchange_rate": 0.5, "for_buying": 1, "for_selling": 0},
+        ],
+    }
+    with engine.begin() as conn:
+        for table, data in rows.items():
+            conn.execute(insert(table), data)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def erp_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("erpnext") / "template.sqlite"
+    build_erp(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def erp(erp_template, tmp_path):
+    path = tmp_path / "erpnext.sqlite"
+    shutil.copyfile(erp_template, path)
+    url = f"sqlite:///{path}"
+    connector = ErpNextConnector(url)
+    yield connector, url
+    connector.close()
+
+
+def ts(s: str) -> pd.Timestamp:
+    return pd.Timestamp(s)
+
+
+def frame(entity: str, rows: list[dict]) -> pd.DataFrame:
+    model, _ = ENTITIES[entity]
+    return model.validate(pd.DataFrame(rows, columns=list(model.to_schema().columns)))
+
+
+def test_implements_the_port(erp):
+    connector, _ = erp
+    assert isinstance(connector, ErpConnector)
+
+
+def test_companies_and_fx(erp):
+    connector, _ = erp
+    pd.testing.assert_frame_equal(
+        connector.read_companies([DE, QUOTED, "nope"]),
+        frame("companies", [{"company": DE, "currency": "EUR"}, {"company": QUOTED, "currency": "GBP"}]),
+    )
+    pd.testing.assert_frame_equal(
+        connector.read_fx_rates([DE]),
+        frame("fx_rates", [
+            {"from_currency": "USD", "to_currency": "EUR", "rate": 0.9, "as_of": ts("2025-01-01")},
+            {"from_currency": "USD", "to_currency": "EUR", "rate": 0.92, "as_of": ts("2025-06-01")},
+        ]),
+    )
+
+
+def test_customers(erp):
+    connector, _ = erp
+    got = connector.read_customers([DE])
+    common = {"company": DE, "country": None, "insured_limit": float("nan"), "external_rating": pd.NA}
+    expected = frame("customers", [
+        {**common, "customer_id": "C1", "name": "Alpha GmbH", "currency": "EUR", "credit_limit": 10000.0,
+         "payment_terms_days": 30, "customer_since": ts("2023-05-04"), "segment": "Retail",
+         "is_blocked": False, "on_prepayment": False},
+        # group limit fallback; max credit_days of the template
+        {**common, "customer_id": "C2", "name": "Beta Bau", "currency": "EUR", "credit_limit": 5000.0,
+         "payment_terms_days": 60, "customer_since": ts("2024-02-29"), "segment": "Retail",
+         "is_blocked": False, "on_prepayment": False},
+        # own row 0, no group row: no limit; frozen; on prepayment
+        {**common, "customer_id": "C3", "name": "Gamma", "currency": "EUR", "credit_limit": None,
+         "payment_terms_days": 0, "customer_since": ts("2023-05-04"), "segment": "Wholesale",
+         "is_blocked": True, "on_prepayment": True},
+        # own row 0 falls back to the group's (as ERPNext's get_credit_limit); billing currency USD
+        {**common, "customer_id": "C4", "name": "Delta", "currency": "USD", "credit_limit": 5000.0,
+         "payment_terms_days": 0, "customer_since": ts("2023-05-04"), "segment": "Retail",
+         "is_blocked": False, "on_prepayment": False},
+    ])
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_open_items(erp):
+    connector, _ = erp
+    got = connector.read_open_items([DE])
+    expected = frame("open_items", [
+        # partial payment; the delinked/cancelled payment does not count; two dunnings
+        {"company": DE, "item_id": "PE-9", "customer_id": "C3", "doc_type": "payment_on_account",
+         "doc_date": ts("2025-05-20"), "due_date": ts("2025-05-20"), "amount": -250.0, "open_amount": -250.0,
+         "currency": "EUR", "dunning_level": 0},
+        {"company": DE, "item_id": "SINV-2", "customer_id": "C1", "doc_type": "invoice",
+         "doc_date": ts("2025-03-01"), "due_date": ts("2025-03-31"), "amount": 500.0, "open_amount": 300.0,
+         "currency": "EUR", "dunning_level": 2},
+        # installments: 400 paid -> first installment cleared, second 200 open, third 300 open
+        {"company": DE, "item_id": "SINV-3/2", "customer_id": "C2", "doc_type": "invoice",
+         "doc_date": ts("2025-03-02"), "due_date": ts("2025-05-01"), "amount": 300.0, "open_amount": 200.0,
+         "currency": "EUR", "dunning_level": 1},
+        {"company": DE, "item_id": "SINV-3/3", "customer_id": "C2", "doc_type": "invoice",
+         "doc_date": ts("2025-03-02"), "due_date": ts("2025-06-01"), "amount": 300.0, "open_amount": 300.0,
+         "currency": "EUR", "dunning_level": 0},
+        {"company": DE, "item_id": "SINV-4", "customer_id": "C2", "doc_type": "credit_note",
+         "doc_date": ts("2025-04-01"), "due_date": ts("2025-04-01"), "amount": -150.0, "open_amount": -150.0,
+         "currency": "EUR", "dunning_level": 0},
+    ])
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_payments_history(erp):
+    connector, _ = erp
+    got = connector.read_payments([DE])
+    expected = frame("payments", [
+        {"company": DE, "item_id": "SINV-1", "customer_id": "C1", "doc_date": ts("2025-01-10"),
+         "due_date": ts("2025-02-09"), "paid_date": ts("2025-02-20"), "amount": 1000.0, "currency": "EUR"},
+        # cleared by a credit note and a payment: paid_date is the last allocation; document currency
+        {"company": DE, "item_id": "SINV-5", "customer_id": "C4", "doc_date": ts("2025-04-05"),
+         "due_date": ts("2025-05-05"), "paid_date": ts("2025-05-10"), "amount": 200.0, "currency": "USD"},
+    ])
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_open_orders_base_and_document_amounts(erp):
+    connector, url = erp
+    got = connector.read_open_orders([DE])
+    expected = frame("open_orders", [
+        {"company": DE, "order_id": "SO-1", "customer_id": "C1", "order_date": ts("2025-06-01"),
+         "open_amount": 600.0, "currency": "EUR", "on_hold": False},
+        {"company": DE, "order_id": "SO-3", "customer_id": "C3", "order_date": ts("2025-06-01"),
+         "open_amount": 2000.0, "currency": "EUR", "on_hold": False},
+        {"company": DE, "order_id": "SO-4", "customer_id": "C2", "order_date": ts("2025-06-01"),
+         "open_amount": 400.0, "currency": "EUR", "on_hold": True},
+        {"company": DE, "order_id": "SO-7", "customer_id": "C4", "order_date": ts("2025-06-01"),
+         "open_amount": 90.0, "currency": "EUR", "on_hold": False},
+    ])
+    pd.testing.assert_frame_equal(got, expected)
+    doc = ErpNextConnector(url, {"order_amounts": "document"}).read_open_orders([DE])
+    assert doc.set_index("order_id").loc["SO-7", ["open_amount", "currency"]].tolist() == [100.0, "USD"]
+
+
+def test_every_frame_validates(erp):
+    connector, _ = erp
+    companies = [DE, QUOTED]
+    for entity, (model, _) in ENTITIES.items():
+        read = getattr(connector, f"read_{entity}")
+        model.validate(read(companies))
+
+
+def test_empty_company_list_and_unknown_company(erp):
+    connector, _ = erp
+    assert connector.read_customers([]).empty
+    for entity in ("customers", "open_items", "open_orders", "payments"):
+        got = getattr(connector, f"read_{entity}")(["no such company"])
+        assert got.empty
+        assert list(got.columns) == list(ENTITIES[entity][0].to_schema().columns)
+
+
+def plan(rows: list[dict]) -> pd.DataFrame:
+    base = {"order_id": "", "before": "", "after": "", "rule_ids": "r1", "reason": "because"}
+    return pd.DataFrame([{**base, **r} for r in rows], columns=PLAN_COLUMNS)
+
+
+def _state(connector, companies=(DE,)):
+    customers, orders = connector.read_state(list(companies))
+    return customers.set_index("customer_id"), orders.set_index("order_id")
+
+
+def test_read_state(erp):
+    connector, _ = erp
+    customers, orders = connector.read_state([DE])
+    assert list(customers.columns) == ["company", "customer_id", "is_blocked", "on_prepayment", "credit_limit",
+                                       "payment_terms"]
+    assert list(orders.columns) == ["company", "order_id", "customer_id", "on_hold"]
+    assert customers.set_index("customer_id").loc["C3", "payment_terms"] == "Prepayment"
+    assert orders["order_id"].tolist() == ["SO-1", "SO-3", "SO-4", "SO-7"]
+
+
+def test_apply_every_change_kind(erp):
+    connector, url = erp
+    before_c, before_o = _state(connector)
+    changes = plan([
+        {"company": DE, "customer_id": "C1", "change": "block", "before": "false", "after": "true",
+         "rule_ids": "overdue-90-block", "reason": "Invoices more than 90 days overdue"},
+        {"company": DE, "customer_id": "C1", "change": "set_prepayment", "before": "Net 30", "after": "prepayment"},
+        {"company": DE, "customer_id": "C1", "change": "set_limit", "before": "10000.00", "after": "8000.00"},
+        {"company": DE, "customer_id": "C1", "change": "hold_order", "order_id": "SO-1", "before": "false",
+         "after": "true", "rule_ids": "overdue-90-block;over-limit", "reason": "Invoices > 90 days <overdue>"},
+        {"company": DE, "customer_id": "C2", "change": "set_limit", "before": "5000.00", "after": "4000.00"},
+        {"company": DE, "customer_id": "C2", "change": "release_order", "order_id": "SO-4", "before": "true",
+         "after": "false", "reason": "no rule asks for it any more (auto_release)"},
+        {"company": DE, "customer_id": "C3", "change": "unblock", "before": "true", "after": "false"},
+        {"company": DE, "customer_id": "C3", "change": "unset_prepayment", "before": "prepayment",
+         "after": "Net 30"},
+        {"company": DE, "customer_id": "C4", "change": "unset_prepayment", "before": "prepayment", "after": ""},
+    ])
+    assert connector.apply(DE, changes) == len(changes)
+    after_c, after_o = _state(connector)
+
+    expected_c = before_c.copy()
+    expected_c.loc["C1", ["is_blocked", "on_prepayment", "credit_limit", "payment_terms"]] = \
+        [True, True, 8000.0, "Prepayment"]
+    expected_c.loc["C2", "credit_limit"] = 4000.0
+    expected_c.loc["C3", ["is_blocked", "on_prepayment", "payment_terms"]] = [False, False, "Net 30"]
+    expected_c.loc["C4", "payment_terms"] = None
+    pd.testing.assert_frame_equal(after_c, expected_c)
+    expected_o = before_o.copy()
+    expected_o.loc["SO-1", "on_hold"] = True
+    expected_o.loc["SO-4", "on_hold"] = False
+    pd.testing.assert_frame_equal(after_o, expected_o)
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        ccl = t.customer_credit_limit
+        limits = {(r.parent, r.parenttype): r for r in conn.execute(select(ccl))}
+        # the group row is untouched; C2 got a customer row of its own (bypass flag from the group)
+        assert limits[("Retail", "Customer Group")].credit_limit == 5000
+        assert limits[("Retail", "Customer Group")].modified == datetime(2024, 1, 1)
+        new = limits[("C2", "Customer")]
+        assert (new.company, new.credit_limit, new.parentfield, new.idx, new.bypass_credit_limit_check) == \
+            (DE, 4000, "credit_limits", 1, 1)
+        so = t.sales_order
+        status = dict(conn.execute(select(so.c.name, so.c.status)).all())
+        assert status["SO-1"] == "On Hold"
+        assert status["SO-4"] == "To Bill"  # per_delivered 100, per_billed 50: what ERPNext's Resume sets
+        modified = dict(conn.execute(select(so.c.name, so.c.modified)).all())
+        assert modified["SO-1"] > datetime(2025, 6, 1, 9, 0)
+        assert modified["SO-3"] == datetime(2025, 6, 1, 9, 0)
+        comments = conn.execute(select(t.comment).order_by(t.comment.c.reference_name)).all()
+        assert [(c.reference_doctype, c.reference_name, c.comment_type, c.owner) for c in comments] == [
+            ("Sales Order", "SO-1", "Comment", "Administrator"),
+            ("Sales Order", "SO-4", "Comment", "Administrator"),
+        ]
+        assert comments[0].content == ("creditctl: order put on hold: Invoices &gt; 90 days &lt;overdue&gt; "
+                                       "(rules: overdue-90-block;over-limit)")
+        assert comments[1].content.startswith("creditctl: hold released: no rule asks for it any more")
+        c = t.customer
+        cmod = dict(conn.execute(select(c.c.name, c.c.modified)).all())
+        assert cmod["C1"] > datetime(2024, 1, 1) and cmod["C5"] == datetime(2023, 5, 4, 10, 11, 12)
+    engine.dispose()
+
+    # a rerun of the same writes changes nothing visible
+    assert connector.apply(DE, changes) == len(changes)
+    again_c, again_o = _state(connector)
+    pd.testing.assert_frame_equal(again_c, expected_c)
+    pd.testing.assert_frame_equal(again_o, expected_o)
+
+
+def test_failing_row_rolls_back_the_company(erp):
+    connector, url = erp
+    before = _state(connector)
+    changes = plan([
+        {"company": DE, "customer_id": "C1", "change": "block"},
+        {"company": DE, "customer_id": "C2", "change": "set_limit", "after": "100.00"},
+        {"company": DE, "customer_id": "C1", "change": "hold_order", "order_id": "SO-1"},
+        {"company": DE, "customer_id": "C1", "change": "hold_order", "order_id": "SO-404"},
+    ])
+    with pytest.raises(ConnectorError, match="SO-404.*rolled back"):
+        connector.apply(DE, changes)
+    after = _state(connector)
+    pd.testing.assert_frame_equal(after[0], before[0])
+    pd.testing.assert_frame_equal(after[1], before[1])
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(select(t.comment)).all() == []
+        assert len(conn.execute(select(t.customer_credit_limit)).all()) == 5
+    engine.dispose()
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"company": DE, "customer_id": "C1", "change": "explode"}, "unknown change kind"),
+    ({"company": QUOTED, "customer_id": QCUST, "change": "block"}, "other companies"),
+    ({"company": DE, "customer_id": "C1", "change": "set_limit", "after": "lots"}, "not a decimal"),
+    ({"company": DE, "customer_id": "C1", "change": "hold_order", "order_id": ""}, "no order_id"),
+])
+def test_malformed_plan_raises_before_writing(erp, row, message):
+    connector, _ = erp
+    before = _state(connector)
+    changes = plan([{"company": DE, "customer_id": "C1", "change": "block"}, row])
+    with pytest.raises(PlanError, match=message):
+        connector.apply(DE, changes)
+    pd.testing.assert_frame_equal(_state(connector)[0], before[0])
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"company": DE, "customer_id": "NOPE", "change": "block"}, "unknown customer"),
+    ({"company": DE, "customer_id": "C1", "change": "hold_order", "order_id": "SO-2"}, "no longer open"),
+    ({"company": DE, "customer_id": "C2", "change": "hold_order", "order_id": "SO-1"}, "another customer"),
+    ({"company": DE, "customer_id": "C1", "change": "hold_order", "order_id": "Q-SO'1"}, "another company"),
+    ({"company": DE, "customer_id": "C1", "change": "unset_prepayment", "after": "Net 99"}, "template"),
+])
+def test_erp_mismatch_raises_and_rolls_back(erp, row, message):
+    connector, _ = erp
+    before = _state(connector)
+    changes = plan([{"company": DE, "customer_id": "C1", "change": "block"}, row])
+    with pytest.raises(ConnectorError, match=message):
+        connector.apply(DE, changes)
+    pd.testing.assert_frame_equal(_state(connector)[0], before[0])
+
+
+def test_missing_prepayment_template_is_named(erp):
+    _, url = erp
+    connector = ErpNextConnector(url, {"prepayment_terms": "Vorkasse"})
+    changes = plan([{"company": DE, "customer_id": "C1", "change": "set_prepayment"}])
+    with pytest.raises(ConnectorError, match="erp.options.prepayment_terms"):
+        connector.apply(DE, changes)
+
+
+def test_quoted_company_and_customer_names(erp):
+    connector, url = erp
+    customers = connector.read_customers([QUOTED])
+    assert customers[["company", "customer_id", "name", "currency", "credit_limit"]].values.tolist() == [
+        [QUOTED, QCUST, "Quote's \"Customer\"", "GBP", 1000.0]]
+    items = connector.read_open_items([QUOTED])
+    assert items[["company", "item_id", "customer_id", "open_amount"]].values.tolist() == [
+        [QUOTED, "Q-1", QCUST, 300.0]]
+    orders = connector.read_open_orders([QUOTED])
+    assert orders[["order_id", "open_amount", "currency"]].values.tolist() == [["Q-SO'1", 300.0, "GBP"]]
+    changes = plan([
+        {"company": QUOTED, "customer_id": QCUST, "change": "block", "reason": "it's \"late\"; DROP TABLE x"},
+        {"company": QUOTED, "customer_id": QCUST, "change": "set_limit", "after": "500.00"},
+        {"company": QUOTED, "customer_id": QCUST, "change": "hold_order", "order_id": "Q-SO'1",
+         "reason": "it's \"late\"; DROP TABLE x"},
+    ])
+    assert connector.apply(QUOTED, changes) == 3
+    state_c, state_o = connector.read_state([QUOTED])
+    assert state_c[["customer_id", "is_blocked", "credit_limit"]].values.tolist() == [[QCUST, True, 500.0]]
+    assert state_o[["order_id", "on_hold"]].values.tolist() == [["Q-SO'1", True]]
+    # the other company saw nothing
+    assert not connector.read_state([DE])[0].set_index("customer_id").loc["C1", "is_blocked"]
+
+
+def test_connection_failure_names_the_setting_and_hides_the_password():
+    connector = ErpNextConnector("mysql+pymysql://creditctl:s3cr3t-pw@127.0.0.1:1/erp")
+    with pytest.raises(ConnectorError) as info:
+        connector.read_companies([DE])
+    message = str(info.value)
+    assert "erp.url_env" in message and "cannot connect" in message
+    assert "s3cr3t-pw" not in message and "\n" not in message
+
+
+def test_bad_url_and_options():
+    with pytest.raises(ConnectorError, match="erp.url_env.*not a valid") as info:
+        ErpNextConnector("not a url :// pw=hunter2").read_companies([DE])
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(ConnectorError, match="unknown option"):
+        ErpNextConnector("sqlite://", {"prepayment_term": "x"})
+    with pytest.raises(ConnectorError, match="order_amounts"):
+        ErpNextConnector("sqlite://", {"order_amounts": "gross"})
+
+
+def test_small_chunks_give_the_same_frames(erp):
+    connector, url = erp
+    small = ErpNextConnector(url, {"chunk_size": 1})
+    for entity in ("customers", "open_items", "open_orders", "payments", "fx_rates"):
+        pd.testing.assert_frame_equal(getattr(small, f"read_{entity}")([DE]),
+                                      getattr(connector, f"read_{entity}")([DE]))
