@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import (
     Boolean,
     Column,
@@ -79,6 +82,15 @@ audit = Table(
 )
 
 
+def upgrade(engine: Engine) -> None:
+    """Bring the store's schema to the newest alembic revision, in place."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -89,7 +101,7 @@ class StateStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = create_engine(url, future=True)
-        metadata.create_all(self.engine)
+        upgrade(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
