@@ -1,7 +1,5 @@
 """Positions, rules, decisions and the writeback plan: thin wrappers over etl/."""
 
-from __future__ import annotations
-
 import pandas as pd
 from dagster import (
     AssetCheckResult,

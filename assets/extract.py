@@ -1,9 +1,8 @@
 """The ERP extract assets and their blocking contract checks (SPEC §8)."""
 
-from __future__ import annotations
-
 import pandas as pd
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
@@ -18,6 +17,7 @@ from dagster import (
 )
 
 from assets.resources import CreditControlSettings, ErpResource
+from etl.config import run_dir
 from validation.contracts import ENTITIES
 from validation.quarantine import quarantine_share, validate_frame
 
@@ -80,5 +80,27 @@ def _contract_check(name: str, entity: str) -> AssetChecksDefinition:
     return _check
 
 
+def _gx_check(name: str, entity: str) -> AssetChecksDefinition:
+    @asset_check(asset=name, name="gx_suite", blocking=False,
+                 description=f"The {entity} contract as a great-expectations suite; data docs in the run folder. "
+                             "A warning only: failing rows are quarantined by the contract check.")
+    def _check(context: AssetCheckExecutionContext, frame: pd.DataFrame) -> AssetCheckResult:
+        from validation.gx_suites import run_suite  # GX import is slow; only runs that check pay it
+
+        result = run_suite(entity, frame, docs_dir=run_dir(context.run_id) / "gx")
+        return AssetCheckResult(
+            passed=result.success,
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                "expectations": result.evaluated,
+                "failed": MetadataValue.json(result.failed),
+                "unexpected_rows": result.unexpected_rows,
+                "data_docs": MetadataValue.path(str(result.docs_index)) if result.docs_index else "none",
+            },
+        )
+
+    return _check
+
+
 extract_assets = [_extract_asset(n, e) for n, e in EXTRACTS.items()]
-extract_checks = [_contract_check(n, e) for n, e in EXTRACTS.items()]
+extract_checks = [_contract_check(n, e) for n, e in EXTRACTS.items()] + [_gx_check(n, e) for n, e in EXTRACTS.items()]

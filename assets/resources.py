@@ -5,8 +5,6 @@ Each reads the one run config file (SPEC §9); its path comes from ``CREDITCTL_C
 live in private attributes created in ``setup_for_execution``.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from zoneinfo import ZoneInfo
 

@@ -1,7 +1,5 @@
 """The side effect: apply the plan per company, audit it, read the ERP back (SPEC §6.3)."""
 
-from __future__ import annotations
-
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,

@@ -242,14 +242,12 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
-        import click
-
         if _state["debug"]:
             err.print_exception()
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, typer.Abort):
             sys.exit(130)
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # a usage error of the command line parser (typer vendors click)
             sys.exit(2)
         if isinstance(exc, (Usage, ConfigError, RuleLintError)):
             code = 2

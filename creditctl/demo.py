@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 from connectors.demo import DEMO_COMPANIES, generate_demo_erp
-
 from etl.config import ErpConfig, RunConfig, data_dir, dump_config
 
 #: the demo keeps its state store apart from a real one configured in CREDITCTL_STATE_URL

@@ -16,9 +16,10 @@ ASSETS = {
     "erp_companies", "erp_customers", "erp_open_items", "erp_open_orders", "erp_payments", "fx_rates",
     "credit_positions", "credit_rules", "credit_decisions", "writeback_plan", "erp_writeback",
 }
+EXTRACTS = ("erp_companies", "erp_customers", "erp_open_items", "erp_open_orders", "erp_payments", "fx_rates")
 CHECKS = {
-    *((name, "contract") for name in ("erp_companies", "erp_customers", "erp_open_items", "erp_open_orders",
-                                      "erp_payments", "fx_rates")),
+    *((name, "contract") for name in EXTRACTS),
+    *((name, "gx_suite") for name in EXTRACTS),
     ("writeback_plan", "blast_radius"),
     ("erp_writeback", "erp_state_verified"),
 }
