@@ -6,7 +6,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetIn,
-    DataVersion,
     Failure,
     MetadataValue,
     Output,
@@ -28,7 +27,8 @@ from etl.rules import RuleLintError, RuleSet
        description="Each customer's credit position (SPEC §4) in company currency, from the valid rows; "
                    "quarantined rows are written to the run folder and mark their customer data_incomplete.")
 def credit_positions(
-    context: AssetExecutionContext, settings: CreditControlSettings, credit_rules: RuleSet,
+    context: AssetExecutionContext, settings: CreditControlSettings, state_store: StateStoreResource,
+    credit_rules: RuleSet,
     erp_companies: pd.DataFrame, erp_customers: pd.DataFrame, erp_open_items: pd.DataFrame,
     erp_open_orders: pd.DataFrame, erp_payments: pd.DataFrame, fx_rates: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
@@ -37,7 +37,8 @@ def credit_positions(
     problems = extract_guard_problems(validated, credit_rules.guards.max_quarantine_percent)
     if problems:
         raise Failure(description="; ".join(problems))
-    positions, quarantine = positions_for(validated, settings.as_of_date())
+    owned = tool_owned(state_store.store().audit(companies=settings.companies()))
+    positions, quarantine = positions_for(validated, settings.as_of_date(), owned)
     path = run_dir(context.run_id) / "quarantine.csv"
     quarantine.to_csv(path, index=False)
     return Output(positions, metadata={
@@ -50,13 +51,13 @@ def credit_positions(
 
 
 @asset(group_name=GROUP, kinds={"yaml"},
-       description="The parsed and linted rule files named in the run config; their sha256 is the data version.")
+       description="The parsed and linted rule files named in the run config, with their sha256.")
 def credit_rules(settings: CreditControlSettings) -> Output[RuleSet]:
     try:
         ruleset = settings.ruleset()
     except RuleLintError as exc:
         raise Failure(description=str(exc)) from exc
-    return Output(ruleset, data_version=DataVersion(ruleset.sha256), metadata={
+    return Output(ruleset, metadata={
         "sha256": ruleset.sha256,
         "rules": len(ruleset.rules),
         "files": MetadataValue.json([str(p) for p in settings.config().rules]),
@@ -70,8 +71,7 @@ def credit_decisions(
     credit_positions: pd.DataFrame, credit_rules: RuleSet,
 ) -> Output[pd.DataFrame]:
     store = state_store.store()
-    owned = tool_owned(store.audit(companies=settings.companies()))
-    _, _, decisions = decide_all(credit_positions, credit_rules, settings.as_of_date(), owned)
+    _, _, decisions = decide_all(credit_positions, credit_rules, settings.as_of_date())
     decisions = decisions.assign(run_id=context.run_id)
     store.start_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), settings.companies())
     store.save_decisions(context.run_id, decisions)

@@ -87,7 +87,7 @@ def _gx_check(name: str, entity: str) -> AssetChecksDefinition:
     def _check(context: AssetCheckExecutionContext, frame: pd.DataFrame) -> AssetCheckResult:
         from validation.gx_suites import run_suite  # GX import is slow; only runs that check pay it
 
-        result = run_suite(entity, frame, docs_dir=run_dir(context.run_id) / "gx")
+        result = run_suite(entity, frame, docs_dir=run_dir(context.run.run_id) / "gx")
         return AssetCheckResult(
             passed=result.success,
             severity=AssetCheckSeverity.WARN,

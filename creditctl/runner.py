@@ -59,7 +59,9 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
         "state_store": StateStoreResource(config_path=path),
     }
     job = build_definitions(resources).resolve_job_def(JOB_NAME)
-    result = job.execute_in_process(instance=_instance(), raise_on_error=False)
+    # the CLI prints its own summary or one-line error; Dagster's event log stays in the instance
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    result = job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=quiet)
     store_url = config.state_url(data_dir())
     message = "" if result.success else failure_message(result)
     if not result.success:

@@ -33,30 +33,34 @@ class Evaluation:
     quarantine: pd.DataFrame  # validation and FX quarantine together
 
 
-def positions_for(validated: ValidatedExtract, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Credit positions of the valid rows, and the full quarantine (validation + FX)."""
-    result = compute_positions(validated.extract, as_of, incomplete=validated.incomplete_customers())
+def positions_for(validated: ValidatedExtract, as_of: dt.date,
+                  owned: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Credit positions of the valid rows, and the full quarantine (validation + FX).
+
+    ``owned`` (etl.plan.tool_owned) sets each credit limit this tool reduced back to the limit
+    before the reduction: rules work from the limit a person set, so tonight's decisions do not
+    feed on last night's (a rerun decides the same, and "by 25%" is not applied twice).
+    """
+    extract = validated.extract
+    if owned is not None:
+        extract = extract.replace(customers=limit_base(extract.customers, owned))
+    result = compute_positions(extract, as_of, incomplete=validated.incomplete_customers())
     quarantine = pd.concat([validated.quarantine, result.quarantine], ignore_index=True)[QUARANTINE_COLUMNS]
     return result.positions, quarantine
 
 
-def decide_all(positions: pd.DataFrame, ruleset: RuleSet, as_of: dt.date,
-               owned: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Rules over positions -> (scored positions, fired rules, decisions).
-
-    ``owned`` (etl.plan.tool_owned) lets limit reductions apply to the limit before this tool
-    reduced it, so a rerun does not cut the same limit again.
-    """
+def decide_all(positions: pd.DataFrame, ruleset: RuleSet,
+               as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Rules over positions -> (scored positions, fired rules, decisions)."""
     result = evaluate_rules(ruleset, positions, as_of)
-    base = result.positions if owned is None else limit_base(result.positions, owned)
-    return result.positions, result.fired, decide(base, result.fired, ruleset)
+    return result.positions, result.fired, decide(result.positions, result.fired, ruleset)
 
 
 def evaluate(extract: Extract, ruleset: RuleSet, as_of: dt.date,
              owned: pd.DataFrame | None = None) -> Evaluation:
     validated = validate_extract(extract)
-    positions, quarantine = positions_for(validated, as_of)
-    scored, fired, decisions = decide_all(positions, ruleset, as_of, owned)
+    positions, quarantine = positions_for(validated, as_of, owned)
+    scored, fired, decisions = decide_all(positions, ruleset, as_of)
     return Evaluation(validated, scored, fired, decisions, quarantine)
 
 
