@@ -22,7 +22,7 @@ rules_app = typer.Typer(no_args_is_help=True, help="Check and test rule files.")
 app.add_typer(rules_app, name="rules")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Failed(Exception):
@@ -221,10 +221,16 @@ def _print_summary(run_id: str, store_url: str, folder: Path) -> None:
     for change in CHANGES:
         changes.add_row(change, str(int(counts.get(change, 0))))
     out.print(changes)
-    out.print(f"run id: {run_id}")
-    out.print(f"mode: {run_row.get('mode', '?')}, customers: {len(decisions)}, changes written: {len(audit_rows)}")
-    out.print(f"decisions: {folder / 'decisions.csv'}  plan: {folder / 'plan.csv'}  quarantine: {folder / 'quarantine.csv'}")
-    out.print(f"state store: {store_url}")
+    lines = [
+        f"run id: {run_id}",
+        f"mode: {run_row.get('mode', '?')}, customers: {len(decisions)}, changes written: {len(audit_rows)}",
+        f"decisions: {folder / 'decisions.csv'}",
+        f"plan: {folder / 'plan.csv'}",
+        f"quarantine: {folder / 'quarantine.csv'}",
+        f"state store: {store_url}",
+    ]
+    for line in lines:  # paths unwrapped, so they can be copied
+        out.print(line, soft_wrap=True, highlight=False)
 
 
 def main() -> None:

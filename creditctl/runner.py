@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
 from assets.definitions import JOB_NAME, build_definitions
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
@@ -31,7 +31,7 @@ def _instance() -> DagsterInstance:
 def failure_message(result: ExecuteInProcessResult) -> str:
     """The first reason a run failed, as one line: a failed step or a failed blocking check."""
     for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
+        if not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR:
             meta = evaluation.metadata.get("message")
             detail = meta.value if meta is not None else ", ".join(
                 f"{k}={v.value}" for k, v in evaluation.metadata.items() if k != "failing_sample" and k != "sample")

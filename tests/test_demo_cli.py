@@ -32,7 +32,7 @@ def test_run_reports_a_guard_failure_as_exit_1(tmp_path, capsys, monkeypatch) ->
 
     strict = tmp_path / "block_all.yaml"
     strict.write_text("version: 1\nname: Block everyone\nrules:\n"
-                      "  - id: block-all\n    when: exposure >= 0\n    then: block\n    reason: Test\n")
+                      "  - id: block-all\n    when: customer_age_days >= 0\n    then: block\n    reason: Test\n")
     config = demo_dir() / "creditctl.yaml"
     config.write_text(config.read_text().replace(str(ROOT / "rules" / "credit_control.yaml"), str(strict)))
     result = run_cli(capsys, monkeypatch, "run", "--config", str(config), "--as-of", "2026-11-28")

@@ -113,7 +113,7 @@ def test_dry_run_writes_nothing(demo_config: Path) -> None:
 def test_blast_radius_guard_halts_writeback_unless_approved(demo_config: Path, tmp_path: Path) -> None:
     strict = tmp_path / "block_all.yaml"
     strict.write_text("version: 1\nname: Block everyone\nguards: {max_new_blocks_percent: 5}\nrules:\n"
-                      "  - id: block-all\n    when: exposure >= 0\n    then: block\n    reason: Test\n")
+                      "  - id: block-all\n    when: customer_age_days >= 0\n    then: block\n    reason: Test\n")
     text = demo_config.read_text().replace(str(ROOT / "rules" / "credit_control.yaml"), str(strict))
     demo_config.write_text(text)
     config = load_config(demo_config)
