@@ -27,15 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from validation.quarantine import QUARANTINE_COLUMNS
+from validation.quarantine import QUARANTINE_COLUMNS, empty_quarantine
 
 FX_RATE_MISSING = "fx_rate_missing"
 UNKNOWN_COMPANY = "unknown_company"
-
-
-def empty_quarantine() -> pd.DataFrame:
-    """A zero-row quarantine frame (validation.quarantine.QUARANTINE_COLUMNS, object dtype)."""
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in QUARANTINE_COLUMNS})
 
 
 @dataclass(frozen=True)
@@ -113,12 +108,12 @@ class RateTable:
         return cls(as_of, company_index, company_currency, currency_index, matrix)
 
     def company_codes(self, company: pd.Series) -> np.ndarray:
-        return _codes(self.companies, company)
+        return index_codes(self.companies, company)
 
     def lookup(self, frame: pd.DataFrame, company_code: np.ndarray | None = None) -> RateLookup:
         """The rate of every row of ``frame`` (columns company, currency)."""
         cc = self.company_codes(frame["company"]) if company_code is None else company_code
-        cur = _codes(self.currencies, frame["currency"])
+        cur = index_codes(self.currencies, frame["currency"])
         return RateLookup(cc, cur, self.rates[cc, cur])
 
     def known_company(self, company_code: np.ndarray) -> np.ndarray:
@@ -128,7 +123,11 @@ class RateTable:
     def quarantine(
         self, frame: pd.DataFrame, entity: str, key_column: str, lookup: RateLookup
     ) -> pd.DataFrame:
-        """Quarantine rows (QUARANTINE_COLUMNS) for the rows of ``frame`` that have no rate."""
+        """Quarantine rows (QUARANTINE_COLUMNS) for the rows of ``frame`` that have no rate.
+
+        ``key`` is ``company/<key_column>`` — the format of validation.quarantine.quarantine_rows
+        for the SPEC §3 entities (e.g. ``DE01/INV-1`` for open_items).
+        """
         bad = np.flatnonzero(lookup.missing)
         if bad.size == 0:
             return empty_quarantine()
@@ -152,7 +151,8 @@ class RateTable:
             {
                 "entity": entity,
                 "company": company,
-                "key": frame[key_column].iloc[bad].astype(str).to_numpy(dtype=object),
+                "key": (pd.Series(company, dtype=object).astype(str) + "/"
+                        + frame[key_column].iloc[bad].astype(str).reset_index(drop=True)).to_numpy(dtype=object),
                 "customer_id": customer,
                 "check": np.where(unknown, UNKNOWN_COMPANY, FX_RATE_MISSING).astype(object),
                 "value": np.where(unknown, company, fx_value),
@@ -161,8 +161,9 @@ class RateTable:
         )
 
 
-def _codes(index: pd.Index, values: pd.Series) -> np.ndarray:
-    """Position of each value in ``index`` (-1 when absent), one hash lookup per row."""
+def index_codes(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position of each value in ``index`` (-1 when absent): one hash lookup per row, or per
+    category for a categorical column."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         cat = values.cat
         mapped = np.append(index.get_indexer(cat.categories), -1)
@@ -188,11 +189,12 @@ def convert_to_company_currency(
     - ``converted``: the rows that have a rate, same columns and index as ``frame``, the amount
       columns multiplied by the rate (unrounded) and ``currency`` set to the company currency,
       so the frame stays truthful about its amounts;
-    - ``quarantine``: one row (QUARANTINE_COLUMNS) per row without a rate, check
+    - ``quarantine``: one row (QUARANTINE_COLUMNS, key ``company/<key_column>``) per row
+      without a rate, check
       ``fx_rate_missing`` (value ``"USD->EUR on or before 2026-11-28"``) or ``unknown_company``
       (value the company code). These rows are not in ``converted``.
     """
-    table = RateTable.build(companies, fx_rates, as_of)
+    table = RateTable.build(companies, fx_rates, pd.Timestamp(as_of).date())
     lookup = table.lookup(frame)
     quarantine = table.quarantine(frame, entity, key_column, lookup)
     keep = np.flatnonzero(~lookup.missing)
