@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from connectors.demo import DemoConnector
 from dagster import materialize
 
 from assets.definitions import all_assets, all_checks
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
+from connectors.demo import DemoConnector
 from creditctl.demo import prepare_demo
 from etl.config import data_dir, load_config
 from etl.pipeline import evaluate
