@@ -59,3 +59,39 @@ def test_dagster_definitions_validate() -> None:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Validation successful" in proc.stdout + proc.stderr
+
+
+def test_webserver_shows_the_credit_control_graph(tmp_path: Path) -> None:
+    """What `dagster dev` serves: the code location loads and lists every credit-control asset."""
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    env.pop("CREDITCTL_CONFIG", None)
+    webserver = Path(sys.executable).parent / "dagster-webserver"
+    proc = subprocess.Popen([str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    query = json.dumps({"query": "{ assetNodes { assetKey { path } groupName } }"}).encode()
+    try:
+        deadline = time.monotonic() + 90
+        nodes = None
+        while time.monotonic() < deadline and nodes is None:
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=query,
+                                                 headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    nodes = json.load(response)["data"]["assetNodes"]
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                time.sleep(1)
+        assert nodes is not None, "the webserver did not answer within 90 s"
+        assert {n["assetKey"]["path"][0] for n in nodes} == ASSETS
+        assert {n["groupName"] for n in nodes} == {"credit_control"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
