@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
+from etl.rules import RuleSet
+
 #: SPEC §6.1 decision record; `evaluate` writes these without run_id
 DECISION_COLUMNS = [
     "run_id", "company", "customer_id", "action", "block", "hold", "require_prepayment",
@@ -11,3 +16,103 @@ DECISION_COLUMNS = [
 
 #: summary action precedence, most restrictive first
 ACTIONS = ["block", "hold", "require_prepayment", "reduce_limit", "review", "none"]
+
+_KEYS = ["company", "customer_id"]
+
+
+def _cents(values: np.ndarray) -> np.ndarray:
+    """Amounts to whole cents, half up on the decimal value (1.005 -> 101, not 100).
+
+    Rounding x*100 to 6 places first removes the binary noise of a decimal amount
+    (1.005 * 100 == 100.49999999999999) before the half-up step.
+    """
+    return np.floor(np.round(values * 100.0, 6) + 0.5)
+
+
+def _reduced_limits(limit: np.ndarray, by_percent: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """Each fired reduction's resulting limit in cents (NaN when it leaves the limit null).
+
+    by_percent: the limit in cents times (100 - p)/100, in exact integer arithmetic on hundredths
+    of a percent (lint allows two decimals), rounded half up; ``to``: min(limit, to), or ``to``
+    when there is no limit. Neither can exceed the current limit, so a limit is never raised.
+    """
+    limit_cents = _cents(limit)
+    out = np.full(len(limit), np.nan)
+    pct = ~np.isnan(by_percent) & ~np.isnan(limit_cents)
+    if pct.any():
+        keep = (10000 - np.round(by_percent[pct] * 100)).astype(np.int64)  # hundredths of a percent kept
+        numerator = limit_cents[pct].astype(np.int64) * keep
+        out[pct] = (numerator + 5000) // 10000  # half up, all terms non-negative
+    fixed = ~np.isnan(to)
+    if fixed.any():
+        target = _cents(to[fixed])
+        current = limit_cents[fixed]
+        out[fixed] = np.where(np.isnan(current), target, np.fmin(current, target))
+    return out
+
+
+def decide(positions: pd.DataFrame, fired: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
+    """One decision per customer of ``positions`` (RuleResult.positions), sorted by company, customer_id.
+
+    Columns are DECISION_COLUMNS without run_id. Every fired rule contributes (COLLECT): block
+    implies hold; the lowest reduced limit wins; ``action`` is the most restrictive fired.
+    """
+    base = positions[_KEYS].copy()
+    base["credit_limit"] = (pd.to_numeric(positions["credit_limit"]).astype("float64")
+                            if "credit_limit" in positions else np.nan)
+    base["risk_grade"] = positions["risk_grade"] if "risk_grade" in positions else None
+    if "data_incomplete" in positions:
+        flags = positions["data_incomplete"]
+        base["data_incomplete"] = np.where(flags.notna().to_numpy(), flags.to_numpy(dtype=object), False).astype(bool)
+    else:
+        base["data_incomplete"] = False
+    base = base.reset_index(drop=True)
+
+    meta = pd.DataFrame({
+        "rule_id": [r.id for r in ruleset.rules],
+        "_order": np.arange(len(ruleset.rules), dtype=np.int64),
+        "_action": [r.action for r in ruleset.rules],
+        "_pct": [np.nan if r.reduce_by_percent is None else float(r.reduce_by_percent) for r in ruleset.rules],
+        "_to": [np.nan if r.reduce_to is None else float(r.reduce_to) for r in ruleset.rules],
+        "_reason": [r.reason for r in ruleset.rules],
+    })
+    hits = fired[[*_KEYS, "rule_id"]].merge(meta, on="rule_id", how="inner", validate="many_to_one")
+    unknown = set(fired["rule_id"]) - set(meta["rule_id"])
+    if unknown:
+        raise ValueError(f"fired rule ids not in the rule set: {', '.join(sorted(map(str, unknown)))}")
+    hits = hits.merge(base[[*_KEYS, "credit_limit"]], on=_KEYS, how="inner")
+    hits = hits.sort_values([*_KEYS, "_order"], kind="stable")
+    hits["_new_cents"] = _reduced_limits(hits["credit_limit"].to_numpy(), hits["_pct"].to_numpy(),
+                                         hits["_to"].to_numpy())
+    hits["_rank"] = hits["_action"].map({a: i for i, a in enumerate(ACTIONS)}).astype(np.int64)
+    hits["block"] = hits["_action"].eq("block")
+    hits["hold"] = hits["_action"].isin(["block", "hold"])  # block implies hold
+    hits["require_prepayment"] = hits["_action"].eq("require_prepayment")
+    hits["_reduced"] = hits["_action"].eq("reduce_limit")
+    grouped = hits.groupby(_KEYS, sort=False)
+    summary = grouped.agg(
+        _rank=("_rank", "min"),
+        block=("block", "any"),
+        hold=("hold", "any"),
+        require_prepayment=("require_prepayment", "any"),
+        _reduced=("_reduced", "any"),
+        _new_cents=("_new_cents", "min"),  # skips NaN: the lowest resulting limit
+        rule_ids=("rule_id", ";".join),  # hits are in rule-file order within a customer
+        reasons=("_reason", " | ".join),
+    ).reset_index()
+
+    out = base.merge(summary, on=_KEYS, how="left")
+    rank = out["_rank"].fillna(len(ACTIONS) - 1).astype(np.int64)
+    out["action"] = np.array(ACTIONS, dtype=object)[rank.to_numpy()]
+    for flag in ("block", "hold", "require_prepayment", "_reduced"):
+        out[flag] = out[flag].astype("boolean").fillna(False).astype(bool)
+    reduced = out["_reduced"].to_numpy()
+    new_limit = out["credit_limit"].to_numpy(dtype="float64").copy()
+    new_limit[reduced] = out["_new_cents"].to_numpy(dtype="float64")[reduced] / 100.0
+    out["new_credit_limit"] = new_limit
+    out["rule_ids"] = out["rule_ids"].fillna("").astype(object)
+    out["reasons"] = out["reasons"].fillna("").astype(object)
+    out["risk_grade"] = out["risk_grade"].astype(object).where(out["risk_grade"].notna(), None)
+    out["ruleset_sha256"] = ruleset.sha256
+    out = out.sort_values(_KEYS, kind="stable", ignore_index=True)
+    return out[[c for c in DECISION_COLUMNS if c != "run_id"]]
