@@ -116,7 +116,7 @@ def rules_test(paths: Annotated[list[Path] | None, typer.Argument(help="Scenario
     failed = [r for r in results if not r.passed]
     for r in results:
         mark = "[green]PASSED[/]" if r.passed else "[red]FAILED[/]"
-        out.print(f"{r.file}::{r.name} {mark}")
+        out.print(f"{r.file}::{r.name} {mark}", soft_wrap=True)
     for r in failed:
         out.print(f"[red]FAILED[/] {r.file}::{r.name} - {r.message}", highlight=False)
     summary = f"{len(results) - len(failed)} passed, {len(failed)} failed"
