@@ -127,3 +127,19 @@ def test_blast_radius_guard_halts_writeback_unless_approved(demo_config: Path, t
     approved = _materialize(demo_config, approve=True)
     assert approved.success
     assert connector.read_state(config.erp.companies)[0]["is_blocked"].all()
+
+
+def test_credit_rules_asset_fails_with_the_lint_message(tmp_path: Path) -> None:
+    from dagster import Failure
+
+    from assets.credit import credit_rules
+    from etl.rules import lint_paths
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: Bad\nrules:\n  - id: typo\n    when: exposur > 1\n    then: block\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"erp: {{kind: files, companies: [A], options: {{path: {tmp_path}}}}}\nrules: [{bad}]\n")
+    with pytest.raises(Failure) as info:
+        credit_rules(settings=CreditControlSettings(config_path=str(config)))
+    assert info.value.description == "\n".join(str(m) for m in lint_paths([bad]))
+    assert "bad.yaml:5:11: unknown field 'exposur'" in info.value.description
