@@ -15,14 +15,9 @@ from dagster import (
     definitions,
 )
 
-from assets.credit import (
-    blast_radius,
-    credit_decisions,
-    credit_positions,
-    credit_rules,
-    writeback_plan,
-)
+from assets.decisions import blast_radius, credit_decisions, credit_rules, writeback_plan
 from assets.extract import GROUP, extract_assets, extract_checks
+from assets.positions import credit_positions
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from assets.writeback import erp_state_verified, erp_writeback
 from etl.config import ConfigError, load_config

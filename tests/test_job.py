@@ -132,7 +132,7 @@ def test_blast_radius_guard_halts_writeback_unless_approved(demo_config: Path, t
 def test_credit_rules_asset_fails_with_the_lint_message(tmp_path: Path) -> None:
     from dagster import Failure
 
-    from assets.credit import credit_rules
+    from assets.decisions import credit_rules
     from etl.rules import lint_paths
 
     bad = tmp_path / "bad.yaml"
