@@ -2,6 +2,7 @@
 
 import pandas as pd
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
@@ -15,10 +16,13 @@ from dagster import (
 
 from assets.extract import GROUP
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
+from assets.writeback import reconcile_journal
 from etl.config import run_dir
+from etl.overrides import apply_overrides
 from etl.pipeline import blast_radius_problem, decide_all
 from etl.plan import WritebackPlan, build_plan, tool_owned
 from etl.rules import RuleLintError, RuleSet
+from etl.store import LockHeld
 
 
 @asset(group_name=GROUP, kinds={"yaml"},
@@ -42,8 +46,11 @@ def credit_decisions(
     credit_positions: pd.DataFrame, credit_rules: RuleSet,
 ) -> Output[pd.DataFrame]:
     store = state_store.store()
-    _, _, decisions = decide_all(credit_positions, credit_rules, settings.as_of_date())
-    decisions = decisions.assign(run_id=context.run_id)
+    as_of = settings.as_of_date()
+    _, _, decisions = decide_all(credit_positions, credit_rules, as_of)
+    # a credit manager's overrides win over the rules (SPEC §6.2)
+    active = store.overrides(companies=settings.companies(), active_on=as_of)
+    decisions = apply_overrides(decisions, active, as_of).assign(run_id=context.run_id)
     store.start_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), settings.companies())
     store.save_decisions(context.run_id, decisions)
     decisions.to_csv(run_dir(context.run_id) / "decisions.csv", index=False)
@@ -52,25 +59,54 @@ def credit_decisions(
         "dagster/row_count": len(decisions),
         "ruleset_sha256": credit_rules.sha256,
         **{f"action_{a}": int(n) for a, n in counts.items()},
+        "overrides_active": len(active),
     })
 
 
 @asset(group_name=GROUP, kinds={"pandas"},
        description="The diff between the decisions and the ERP's current state: only changes; releases only "
-                   "of what this tool set (audit provenance).")
+                   "of what this tool set (audit provenance). In apply mode it first takes the writeback lock "
+                   "and reconciles the journal of an interrupted earlier run.")
 def writeback_plan(
     context: AssetExecutionContext, settings: CreditControlSettings, erp: ErpResource,
     state_store: StateStoreResource, credit_decisions: pd.DataFrame, credit_rules: RuleSet,
 ) -> Output[WritebackPlan]:
-    state_customers, state_orders = erp.connector().read_state(settings.companies())
-    owned = tool_owned(state_store.store().audit(companies=settings.companies()))
-    plan = build_plan(credit_decisions, state_customers, state_orders, owned, credit_rules.auto_release)
-    path = run_dir(context.run_id) / "plan.csv"
-    plan.changes.to_csv(path, index=False)
+    store = state_store.store()
+    companies = settings.companies()
+    apply_mode = settings.writeback_mode() == "apply"
+    if apply_mode:
+        try:
+            store.acquire_lock(settings.lock_names(), context.run_id)
+        except LockHeld as exc:
+            raise Failure(description=str(exc)) from exc
+    try:
+        connector = erp.connector()
+        state_customers, state_orders = connector.read_state(companies)
+        recovered = dropped = 0
+        if apply_mode:
+            recovered, dropped, limits = reconcile_journal(store, state_customers, state_orders, companies)
+            if recovered or dropped:
+                context.log.warning(f"journal of an interrupted run reconciled: {recovered} change(s) found "
+                                    f"applied and audited (recovered), {dropped} dropped")
+            if limits:
+                # credit_positions took its limit base from the audit BEFORE these rows existed: tonight's
+                # decisions would cut those limits a second time, so nothing is planned from them
+                raise Failure(description=(
+                    f"recovered {recovered} change(s) of an interrupted run from the journal, {limits} of them "
+                    "credit-limit cuts this run's decisions did not know about; nothing was written: run again"))
+        owned = tool_owned(store.audit(companies=companies))
+        plan = build_plan(credit_decisions, state_customers, state_orders, owned, credit_rules.auto_release)
+        path = run_dir(context.run_id) / "plan.csv"
+        plan.changes.to_csv(path, index=False)
+    except BaseException:
+        store.release_lock(context.run_id)
+        raise
     return Output(plan, metadata={
         "changes": len(plan.changes),
         **{f"change_{k}": n for k, n in plan.counts().items()},
         "new_blocks_percent": round(plan.new_blocks_percent(), 2),
+        "journal_recovered": recovered,
+        "journal_dropped": dropped,
         "plan_csv": MetadataValue.path(str(path.resolve())),
     })
 
@@ -78,9 +114,12 @@ def writeback_plan(
 @asset_check(asset=writeback_plan, name="blast_radius", blocking=True,
              additional_ins={"credit_rules": AssetIn("credit_rules")},
              description="More new blocks than guards.max_new_blocks_percent halt the writeback unless approved.")
-def blast_radius(settings: CreditControlSettings, credit_rules: RuleSet, plan: WritebackPlan) -> AssetCheckResult:
+def blast_radius(context: AssetCheckExecutionContext, settings: CreditControlSettings,
+                 state_store: StateStoreResource, credit_rules: RuleSet, plan: WritebackPlan) -> AssetCheckResult:
     limit = credit_rules.guards.max_new_blocks_percent
     problem = blast_radius_problem(plan, limit, settings.approve)
+    if problem is not None:  # the writeback will not run: let the next run have the lock
+        state_store.store().release_lock(context.run.run_id)
     return AssetCheckResult(passed=problem is None, severity=AssetCheckSeverity.ERROR, metadata={
         "new_blocks": plan.new_blocks,
         "new_blocks_percent": round(plan.new_blocks_percent(), 2),

@@ -46,6 +46,15 @@ class CreditControlSettings(ConfigurableResource):
     def companies(self) -> list[str]:
         return list(self.config().erp.companies)
 
+    def lock_names(self) -> list[str]:
+        """The writeback locks of this run: one per (ERP kind, company)."""
+        return lock_names(self.config())
+
+
+def lock_names(config: RunConfig) -> list[str]:
+    """One writeback lock per (ERP kind, company) of a run config (etl.store locks)."""
+    return [f"{config.erp.kind}:{company}" for company in sorted(config.erp.companies)]
+
 
 class ErpResource(ConfigurableResource):
     """The ERP connector named by the config file's ``erp`` section."""

@@ -1,5 +1,12 @@
-"""The side effect: apply the plan per company, audit it, read the ERP back (SPEC §6.3)."""
+"""The side effect: apply the plan per company, audit it, read the ERP back (SPEC §6.3).
 
+Per company: journal the plan rows (pending) -> ONE ERP transaction -> ONE store transaction
+that writes their audit rows and marks them applied (etl.store, docs/writeback.md). The
+writeback lock taken by writeback_plan is released at the end, also on failure; the Dagster
+pool ``erp_writeback`` keeps a second run's writeback from interleaving inside one instance.
+"""
+
+import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -14,11 +21,15 @@ from dagster import (
 
 from assets.extract import GROUP
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
-from etl.plan import WritebackPlan, unapplied
+from etl.plan import PLAN_COLUMNS, WritebackPlan, unapplied
 from etl.rules import RuleSet
+from etl.store import StateStore
+
+#: the Dagster concurrency pool of the writeback (limit it to 1: `dagster instance concurrency set erp_writeback 1`)
+POOL = "erp_writeback"
 
 
-@asset(group_name=GROUP, kinds={"sql"},
+@asset(group_name=GROUP, kinds={"sql"}, pool=POOL,
        description="Writes the plan to the ERP (mode apply), one transaction per company, one audit row per change.")
 def erp_writeback(
     context: AssetExecutionContext, settings: CreditControlSettings, erp: ErpResource,
@@ -27,21 +38,27 @@ def erp_writeback(
     mode = settings.writeback_mode()
     store = state_store.store()
     applied: dict[str, int] = {}
-    if mode == "apply":
-        connector = erp.connector()
-        for company in writeback_plan.companies():
-            changes = writeback_plan.for_company(company)
-            try:
-                applied[company] = connector.apply(company, changes)
-            except Exception as exc:
-                store.finish_run(context.run_id, "failed", ruleset_sha256=credit_rules.sha256,
-                                 customers=writeback_plan.customers, changes=sum(applied.values()),
-                                 message=f"{company}: {exc}")
-                raise Failure(description=f"writeback for company {company} failed and was rolled back: {exc}") from exc
-            store.append_audit(context.run_id, changes, credit_rules.sha256)
-            context.log.info(f"{company}: {applied[company]} change(s) applied")
-    store.finish_run(context.run_id, "succeeded", ruleset_sha256=credit_rules.sha256,
-                     customers=writeback_plan.customers, changes=sum(applied.values()))
+    try:
+        if mode == "apply":
+            connector = erp.connector()
+            for company in writeback_plan.companies():
+                changes = writeback_plan.for_company(company)
+                store.journal_write(context.run_id, company, changes, credit_rules.sha256)
+                try:
+                    applied[company] = connector.apply(company, changes)
+                except Exception as exc:
+                    _resolve_failed(store, connector, company, context)
+                    store.finish_run(context.run_id, "failed", ruleset_sha256=credit_rules.sha256,
+                                     customers=writeback_plan.customers, changes=sum(applied.values()),
+                                     message=f"{company}: {exc}")
+                    raise Failure(description=f"writeback for company {company} failed and was rolled back: "
+                                              f"{exc}") from exc
+                store.journal_commit(context.run_id, company)
+                context.log.info(f"{company}: {applied[company]} change(s) applied")
+        store.finish_run(context.run_id, "succeeded", ruleset_sha256=credit_rules.sha256,
+                         customers=writeback_plan.customers, changes=sum(applied.values()))
+    finally:
+        store.release_lock(context.run_id)
     return MaterializeResult(metadata={
         "mode": mode,
         "planned": len(writeback_plan.changes),
@@ -49,6 +66,37 @@ def erp_writeback(
         **{f"applied_{company}": n for company, n in applied.items()},
         **{f"planned_{k}": n for k, n in writeback_plan.counts().items()},
     })
+
+
+def reconcile_journal(store: StateStore, customers: pd.DataFrame, orders: pd.DataFrame,
+                      companies: list[str]) -> tuple[int, int, int]:
+    """Resolve pending journal rows by reading the ERP back: audit (recovered) what it shows, drop the rest.
+
+    Returns (recovered, dropped, recovered set_limit rows).
+    """
+    pending = store.journal_pending(companies)
+    if pending.empty:
+        return 0, 0, 0
+    missing = {int(i) for i in unapplied(pending[[*PLAN_COLUMNS, "id"]], customers, orders)["id"]}
+    recovered, dropped = store.reconcile_journal(pending, missing)
+    limits = int(((pending["change"] == "set_limit") & ~pending["id"].astype(int).isin(missing)).sum())
+    return recovered, dropped, limits
+
+
+def _resolve_failed(store: StateStore, connector, company: str, context: AssetExecutionContext) -> None:  # noqa: ANN001
+    """After a failed apply: the ERP normally rolled back, but an error at COMMIT may hide a commit.
+
+    Read the company back and reconcile its journal rows now; if even that fails they stay
+    pending and the next run's writeback_plan reconciles them.
+    """
+    try:
+        customers, orders = connector.read_state([company])
+        recovered, _, _ = reconcile_journal(store, customers, orders, [company])
+    except Exception as exc:  # noqa: BLE001 - the next run reconciles
+        context.log.warning(f"{company}: journal left pending for the next run ({exc})")
+        return
+    if recovered:
+        context.log.warning(f"{company}: {recovered} change(s) committed despite the error; audited as recovered")
 
 
 @asset_check(asset=erp_writeback, name="erp_state_verified", blocking=True,
@@ -60,9 +108,13 @@ def erp_state_verified(settings: CreditControlSettings, erp: ErpResource,
         return AssetCheckResult(passed=True, metadata={"verified": 0, "note": "nothing applied in this mode"})
     customers, orders = erp.connector().read_state(settings.companies())
     missing = unapplied(writeback_plan.changes, customers, orders)
+    message = "the ERP shows every planned change" if missing.empty else (
+        f"{len(missing)} planned change(s) not found in the ERP after apply, e.g. "
+        + ", ".join(f"{r.company}/{r.customer_id} {r.change}" for r in missing.head(3).itertuples()))
     return AssetCheckResult(
         passed=missing.empty, severity=AssetCheckSeverity.ERROR,
         metadata={
+            "message": message,
             "verified": len(writeback_plan.changes) - len(missing),
             "mismatches": len(missing),
             "sample": MetadataValue.md(missing.head(20).to_markdown(index=False) if not missing.empty else "none"),

@@ -20,6 +20,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Automated credit control: ERP -> credit positions -> rules -> guarded writeback.")
 rules_app = typer.Typer(no_args_is_help=True, help="Check and test rule files.")
 app.add_typer(rules_app, name="rules")
+override_app = typer.Typer(no_args_is_help=True,
+                           help="A credit manager's exemptions and forced blocks (win over the rules; audited).")
+app.add_typer(override_app, name="override")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -173,26 +176,146 @@ def demo(
     err.print(f"demo config: {config_path}")
 
 
-# --- audit ----------------------------------------------------------------------------------
-@app.command()
-def audit(
-    config: Annotated[Path | None, typer.Option("--config", help="Run config (for its state store).")] = None,
-    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer id.")] = None,
-    run_id: Annotated[str | None, typer.Option("--run", help="Only this run id.")] = None,
-) -> None:
-    """What this tool changed in the ERP, when and why."""
+# --- state store: audit, overrides, unlock ------------------------------------------------
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="Run config (for its state store).")]
+
+
+def _store(config: Path | None):  # noqa: ANN202 - etl.store.StateStore, imported lazily
     from etl.config import data_dir, load_config
     from etl.store import StateStore
 
     url = load_config(config).state_url(data_dir()) if config else \
         os.environ.get("CREDITCTL_STATE_URL") or f"sqlite:///{(data_dir() / 'state.sqlite').resolve()}"
-    rows = StateStore(url).audit(customer_id=customer, run_id=run_id)
-    table = Table("applied_at", "run", "company", "customer", "change", "order", "before", "after", "rules")
+    return StateStore(url)
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@app.command()
+def audit(
+    config: ConfigOption = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer id.")] = None,
+    run_id: Annotated[str | None, typer.Option("--run", help="Only this run id.")] = None,
+    company: Annotated[str | None, typer.Option("--company", help="Only this company.")] = None,
+) -> None:
+    """What this tool changed in the ERP (and every override change): when, why, by which rules."""
+    store = _store(config)
+    try:
+        rows = store.audit(companies=[company] if company else None, customer_id=customer, run_id=run_id)
+    finally:
+        store.dispose()
+    # one line per row, unwrapped: readable in a narrow terminal and greppable
     for r in rows.itertuples():
-        table.add_row(str(r.applied_at)[:19], r.run_id[:8], r.company, r.customer_id, r.change, r.order_id,
-                      r.before, r.after, r.rule_ids)
-    out.print(table)
+        change = f"{r.change} (recovered)" if bool(r.recovered) else r.change
+        order = f" order {r.order_id}" if r.order_id else ""
+        ruleset = f"  ruleset {r.ruleset_sha256[:12]}" if r.ruleset_sha256 else ""
+        out.print(f"{str(r.applied_at)[:19]}  run {r.run_id}  {r.company}/{r.customer_id}{order}  {change}: "
+                  f"{r.before or '-'} -> {r.after or '-'}  rules {r.rule_ids or '-'}  why: {r.reason}{ruleset}",
+                  soft_wrap=True, highlight=False, markup=False)
     out.print(f"{len(rows)} audit row(s)")
+
+
+@override_app.command("add")
+def override_add(
+    company: Annotated[str, typer.Option("--company", help="ERP company of the customer.")],
+    customer: Annotated[str, typer.Option("--customer", help="Customer id.")],
+    kind: Annotated[str, typer.Option("--kind", help="exempt (no restriction from rules) or force_block.")],
+    until: Annotated[str, typer.Option("--until", help="Last day the override is valid, YYYY-MM-DD (inclusive).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
+    config: ConfigOption = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who (default: the login name).")] = None,
+) -> None:
+    """Exempt a customer from the rules, or force a block, until a date."""
+    from etl.store import OVERRIDE_KINDS
+
+    if kind not in OVERRIDE_KINDS:
+        raise Usage(f"--kind {kind!r}: use {' or '.join(OVERRIDE_KINDS)}")
+    expires = _as_of(until) if until else None
+    if expires is None or expires < dt.date.today():
+        raise Usage(f"--until {until!r}: a date not in the past, YYYY-MM-DD")
+    if not reason.strip():
+        raise Usage("--reason: say why (it is kept in the audit trail)")
+    store = _store(config)
+    try:
+        override_id = store.add_override(company, customer, kind, expires, reason, by or _user())
+    finally:
+        store.dispose()
+    out.print(f"override #{override_id}: {kind} for {company}/{customer} until {expires} (audited)", highlight=False)
+
+
+@override_app.command("list")
+def override_list(
+    config: ConfigOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also removed and expired overrides.")] = False,
+) -> None:
+    """Overrides valid today (with --all: every override ever made)."""
+    store = _store(config)
+    try:
+        rows = store.overrides() if all_ else store.overrides(active_on=dt.date.today())
+    finally:
+        store.dispose()
+    for r in rows.itertuples():
+        removed = "" if r.removed_at is None or _isna(r.removed_at) else \
+            f"  REMOVED {str(r.removed_at)[:19]} by {r.removed_by}: {r.remove_reason}"
+        out.print(f"#{r.id}  {r.company}/{r.customer_id}  {r.kind} until {r.expires_on}  why: {r.reason}  "
+                  f"by {r.created_by} at {str(r.created_at)[:19]}{removed}", soft_wrap=True, highlight=False,
+                  markup=False)
+    out.print(f"{len(rows)} override(s)")
+
+
+@override_app.command("remove")
+def override_remove(
+    override_id: Annotated[int, typer.Argument(help="Override id (see `creditctl override list`).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
+    config: ConfigOption = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who (default: the login name).")] = None,
+) -> None:
+    """End an override now."""
+    if not reason.strip():
+        raise Usage("--reason: say why (it is kept in the audit trail)")
+    store = _store(config)
+    try:
+        row = store.remove_override(override_id, reason, by or _user())
+    except KeyError as exc:
+        raise Usage(str(exc).strip("'\"")) from None
+    except ValueError as exc:
+        raise Usage(str(exc)) from None
+    finally:
+        store.dispose()
+    out.print(f"override #{override_id} ({row['kind']} for {row['company']}/{row['customer_id']}) removed (audited)",
+              highlight=False)
+
+
+@app.command()
+def unlock(
+    config: Annotated[Path, typer.Option("--config", help="Run config whose ERP companies to unlock.")],
+) -> None:
+    """Clear the writeback lock of a crashed run (only when no creditctl run is active on this ERP)."""
+    from assets.resources import lock_names
+    from etl.config import load_config
+
+    store = _store(config)
+    try:
+        cleared = store.break_lock(lock_names(load_config(config)))
+    finally:
+        store.dispose()
+    for lock in cleared:
+        out.print(f"cleared {lock['name']} (run {lock['run_id']}, since {str(lock['acquired_at'])[:19]} UTC)",
+                  highlight=False)
+    out.print(f"{len(cleared)} lock(s) cleared")
+
+
+def _isna(value: object) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
 
 
 # --- output helpers -------------------------------------------------------------------------
@@ -216,21 +339,36 @@ def _print_summary(run_id: str, store_url: str, folder: Path) -> None:
     finally:
         store.dispose()
     _print_actions(decisions)
-    changes = Table("change", "written", title="Changes written to the ERP")
+    mode = run_row.get("mode", "?")
+    plan_path = folder / "plan.csv"
+    planned = _plan_counts(plan_path)
+    changes = Table("change", "planned", "written", title="Changes written to the ERP")
     counts = audit_rows["change"].value_counts()
     for change in CHANGES:
-        changes.add_row(change, str(int(counts.get(change, 0))))
+        changes.add_row(change, str(planned.get(change, 0)), str(int(counts.get(change, 0))))
     out.print(changes)
     lines = [
         f"run id: {run_id}",
-        f"mode: {run_row.get('mode', '?')}, customers: {len(decisions)}, changes written: {len(audit_rows)}",
+        f"mode: {mode}, customers: {len(decisions)}, changes planned: {sum(planned.values())}, "
+        f"changes written: {len(audit_rows)}",
         f"decisions: {folder / 'decisions.csv'}",
         f"plan: {folder / 'plan.csv'}",
         f"quarantine: {folder / 'quarantine.csv'}",
         f"state store: {store_url}",
     ]
+    if mode != "apply":
+        lines.insert(2, f"{mode}: nothing was written to the ERP; review the plan in {plan_path}")
     for line in lines:  # paths unwrapped, so they can be copied
         out.print(line, soft_wrap=True, highlight=False)
+
+
+def _plan_counts(path: Path) -> dict[str, int]:
+    import pandas as pd
+
+    if not path.is_file():
+        return {}
+    plan = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return {str(k): int(v) for k, v in plan["change"].value_counts().items()} if "change" in plan else {}
 
 
 def main() -> None:

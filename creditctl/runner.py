@@ -64,11 +64,11 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
     result = job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=quiet)
     store_url = config.state_url(data_dir())
     message = "" if result.success else failure_message(result)
-    if not result.success:
-        store = StateStore(store_url)
-        try:
-            if store.run(result.run_id) is not None:
-                store.finish_run(result.run_id, "failed", message=message)
-        finally:
-            store.dispose()
+    store = StateStore(store_url)
+    try:
+        store.release_lock(result.run_id)  # whatever happened, this run's writeback lock goes
+        if not result.success and store.run(result.run_id) is not None:
+            store.finish_run(result.run_id, "failed", message=message)
+    finally:
+        store.dispose()
     return RunOutcome(result.run_id, result.success, message, store_url)

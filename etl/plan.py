@@ -72,6 +72,9 @@ def tool_owned(audit: pd.DataFrame) -> pd.DataFrame:
     cols = ["company", "customer_id", "subject", "order_id", "before", "after"]
     if audit.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    audit = audit[audit["change"].isin(list(SUBJECT))]  # override_add / override_remove are no ERP change
+    if audit.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
     a = audit.assign(subject=audit["change"].map(SUBJECT), order_id=audit["order_id"].fillna(""))
     latest = a.sort_values("id").drop_duplicates(["company", "customer_id", "subject", "order_id"], keep="last")
     owned = latest[latest["change"].isin(["block", "hold_order", "set_prepayment", "set_limit"])]

@@ -1,11 +1,31 @@
-"""The state store (SPEC §6.4): runs, decisions and the append-only audit trail.
+"""The state store (SPEC §6.4): runs, decisions, the append-only audit trail, overrides,
+writeback locks and the write-ahead journal.
 
-SQLAlchemy Core on any URL: a SQLite file by default, PostgreSQL in production.
+SQLAlchemy Core on any URL: a SQLite file by default, PostgreSQL in production. The schema is
+owned by alembic (etl/migrations); opening a store upgrades it in place.
+
+Append-only audit: this API only inserts audit rows, and the database itself rejects UPDATE and
+DELETE on ``audit`` (triggers from migration 0002, on SQLite and PostgreSQL).
+
+Exactly-once writeback (docs/writeback.md): before a company's plan is applied to the ERP its
+rows are written to ``journal`` (status ``pending``); after the ERP transaction commits, ONE
+store transaction turns them into audit rows and marks them ``applied``. If the apply raises,
+the company is read back at once and its rows reconciled (normally all ``dropped``). A crash between the ERP commit and that store transaction leaves
+``pending`` rows: the next run, holding the lock, reads the ERP state back and reconciles them
+(:meth:`StateStore.reconcile_journal`): rows the ERP shows applied get their audit row, marked
+``recovered``; the others are ``dropped``, and tonight's plan is computed afresh.
+
+Locks: one row per (ERP kind, company) in ``locks``, acquired atomically for all of a run's
+companies before the plan reads the ERP state, released after the writeback (also on failure).
+A lock whose holder process is gone (same host, pid not alive) or whose run is no longer
+``running`` is stale and taken over; otherwise an operator clears it with ``creditctl unlock``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,12 +43,16 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     create_engine,
+    delete,
+    false,
     insert,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
 
@@ -79,16 +103,84 @@ audit = Table(
     Column("rule_ids", Text, nullable=False, default=""),
     Column("reason", Text, nullable=False, default=""),
     Column("ruleset_sha256", String(64), nullable=False),
+    Column("recovered", Boolean, nullable=False, server_default=false()),
 )
 
+overrides = Table(
+    "overrides", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("company", String(140), nullable=False),
+    Column("customer_id", String(140), nullable=False),
+    Column("kind", String(16), nullable=False),  # exempt | force_block
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(140), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_on", Date, nullable=False),  # inclusive
+    Column("removed_at", DateTime(timezone=True)),
+    Column("removed_by", String(140)),
+    Column("remove_reason", Text),
+)
 
-def upgrade(engine: Engine) -> None:
-    """Bring the store's schema to the newest alembic revision, in place."""
+locks = Table(
+    "locks", metadata,
+    Column("name", String(300), primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("holder", String(300), nullable=False),  # host:pid
+)
+
+journal = Table(
+    "journal", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("company", String(140), nullable=False),
+    Column("customer_id", String(140), nullable=False),
+    Column("change", String(32), nullable=False),
+    Column("order_id", String(140), nullable=False),
+    Column("before", Text, nullable=False),
+    Column("after", Text, nullable=False),
+    Column("rule_ids", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("ruleset_sha256", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, applied, dropped, recovered
+    Column("written_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+)
+
+OVERRIDE_KINDS = ("exempt", "force_block")
+#: audit ``change`` values that are not ERP changes
+OVERRIDE_CHANGES = ("override_add", "override_remove")
+_PLAN_COLS = ["company", "customer_id", "change", "order_id", "before", "after", "rule_ids", "reason"]
+
+
+class LockHeld(RuntimeError):
+    """Another run holds the writeback lock; the message says who and how to clear it."""
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_gone(holder: str) -> bool:
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the store's schema to the newest (or the given) alembic revision, in place."""
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def _now() -> dt.datetime:
@@ -159,6 +251,195 @@ class StateStore:
                 {"run_id": run_id, "applied_at": now, "ruleset_sha256": ruleset_sha256, **r} for r in records
             ])
         return len(records)
+
+    # journal (write-ahead log of the writeback) --------------------------------------------
+    def journal_write(self, run_id: str, company: str, changes: pd.DataFrame, ruleset_sha256: str) -> None:
+        """Record one company's plan rows as ``pending`` BEFORE they are applied to the ERP."""
+        if changes.empty:
+            return
+        now = _now()
+        records = changes[_PLAN_COLS].fillna("").astype(str).to_dict("records")
+        with self.engine.begin() as conn:
+            conn.execute(insert(journal), [
+                {**r, "run_id": run_id, "company": company, "ruleset_sha256": ruleset_sha256,
+                 "status": "pending", "written_at": now} for r in records
+            ])
+
+    def journal_commit(self, run_id: str, company: str) -> int:
+        """After the ERP committed: audit rows for the pending rows and mark them applied, atomically."""
+        return self._resolve(run_id, company, applied_ids=None, status="applied")
+
+    def journal_drop(self, run_id: str, company: str) -> None:
+        """The ERP rejected (rolled back) the company's plan: its pending rows will never apply."""
+        now = _now()
+        with self.engine.begin() as conn:
+            conn.execute(update(journal).where(
+                journal.c.run_id == run_id, journal.c.company == company, journal.c.status == "pending",
+            ).values(status="dropped", resolved_at=now))
+
+    def journal_pending(self, companies: Sequence[str] | None = None) -> pd.DataFrame:
+        query = select(journal).where(journal.c.status == "pending").order_by(journal.c.id)
+        if companies:
+            query = query.where(journal.c.company.in_(list(companies)))
+        with self.engine.connect() as conn:
+            return pd.read_sql(query, conn)
+
+    def reconcile_journal(self, pending: pd.DataFrame, not_applied_ids: set[int]) -> tuple[int, int]:
+        """Resolve pending journal rows left by a crashed run (call it holding the lock).
+
+        Rows whose id is not in ``not_applied_ids`` (the ERP shows them applied) get their audit
+        row, marked recovered, under their own run id; the others are dropped. Returns
+        (recovered, dropped).
+        """
+        recovered = dropped = 0
+        for (run_id, company), rows in pending.groupby(["run_id", "company"], sort=True):
+            ids = {int(i) for i in rows["id"]}
+            applied_ids = ids - not_applied_ids
+            recovered += self._resolve(run_id, company, applied_ids=applied_ids, status="recovered")
+            if ids - applied_ids:
+                with self.engine.begin() as conn:
+                    dropped += conn.execute(update(journal).where(journal.c.id.in_(sorted(ids - applied_ids)),
+                                                                  journal.c.status == "pending")
+                                            .values(status="dropped", resolved_at=_now())).rowcount
+        return recovered, dropped
+
+    def _resolve(self, run_id: str, company: str, *, applied_ids: set[int] | None, status: str) -> int:
+        now = _now()
+        where = [journal.c.run_id == run_id, journal.c.company == company, journal.c.status == "pending"]
+        if applied_ids is not None:
+            if not applied_ids:
+                return 0
+            where.append(journal.c.id.in_(sorted(applied_ids)))
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(journal).where(*where).order_by(journal.c.id)).mappings().all()
+            if not rows:
+                return 0
+            conn.execute(insert(audit), [
+                {**{c: r[c] for c in _PLAN_COLS}, "run_id": r["run_id"], "applied_at": now,
+                 "ruleset_sha256": r["ruleset_sha256"], "recovered": status == "recovered"} for r in rows
+            ])
+            conn.execute(update(journal).where(journal.c.id.in_([r["id"] for r in rows]))
+                         .values(status=status, resolved_at=now))
+        return len(rows)
+
+    # overrides ----------------------------------------------------------------------------
+    def add_override(self, company: str, customer_id: str, kind: str, expires_on: dt.date, reason: str,
+                     created_by: str) -> int:
+        """A credit manager's exemption or forced block; audited (change ``override_add``)."""
+        if kind not in OVERRIDE_KINDS:
+            raise ValueError(f"override kind {kind!r}: use {' or '.join(OVERRIDE_KINDS)}")
+        if not reason.strip():
+            raise ValueError("an override needs a reason")
+        now = _now()
+        with self.engine.begin() as conn:
+            override_id = conn.execute(insert(overrides).values(
+                company=company, customer_id=customer_id, kind=kind, reason=reason, created_by=created_by,
+                created_at=now, expires_on=expires_on,
+            )).inserted_primary_key[0]
+            conn.execute(insert(audit).values(
+                run_id=f"override-{override_id}", applied_at=now, company=company, customer_id=customer_id,
+                change="override_add", order_id="", before="",
+                after=f"{kind} until {expires_on.isoformat()} (override #{override_id}, by {created_by})",
+                rule_ids=f"override:{kind}", reason=reason, ruleset_sha256="",
+            ))
+        return int(override_id)
+
+    def remove_override(self, override_id: int, reason: str, removed_by: str) -> dict:
+        """End an override now; audited (change ``override_remove``). Returns the override."""
+        if not reason.strip():
+            raise ValueError("removing an override needs a reason")
+        now = _now()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(overrides).where(overrides.c.id == override_id)).mappings().first()
+            if row is None:
+                raise KeyError(f"override #{override_id} not found")
+            if row["removed_at"] is not None:
+                raise ValueError(f"override #{override_id} was already removed")
+            conn.execute(update(overrides).where(overrides.c.id == override_id).values(
+                removed_at=now, removed_by=removed_by, remove_reason=reason))
+            conn.execute(insert(audit).values(
+                run_id=f"override-{override_id}", applied_at=now, company=row["company"],
+                customer_id=row["customer_id"], change="override_remove", order_id="",
+                before=f"{row['kind']} until {row['expires_on'].isoformat()} (override #{override_id})",
+                after=f"removed by {removed_by}", rule_ids=f"override:{row['kind']}", reason=reason,
+                ruleset_sha256="",
+            ))
+        return dict(row)
+
+    def overrides(self, *, companies: Sequence[str] | None = None, active_on: dt.date | None = None,
+                  include_removed: bool = True) -> pd.DataFrame:
+        """Overrides; ``active_on`` keeps those not removed and not expired on that date."""
+        query = select(overrides).order_by(overrides.c.id)
+        if companies:
+            query = query.where(overrides.c.company.in_(list(companies)))
+        if active_on is not None:
+            query = query.where(overrides.c.removed_at.is_(None), overrides.c.expires_on >= active_on)
+        elif not include_removed:
+            query = query.where(overrides.c.removed_at.is_(None))
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        frame["expires_on"] = pd.to_datetime(frame["expires_on"]).dt.date
+        return frame
+
+    # locks --------------------------------------------------------------------------------
+    def acquire_lock(self, names: Sequence[str], run_id: str) -> None:
+        """Take the writeback locks ``names`` for ``run_id`` atomically, or raise :class:`LockHeld`."""
+        names = sorted(set(names))
+        for _ in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(locks), [
+                        {"name": n, "run_id": run_id, "acquired_at": _now(), "holder": _holder()} for n in names
+                    ])
+                return
+            except IntegrityError:
+                held = self.locks(names)
+                stale = [r for r in held if r["run_id"] != run_id and self._stale(r)]
+                mine = [r for r in held if r["run_id"] == run_id]
+                live = [r for r in held if r not in stale and r not in mine]
+                if live:
+                    r = live[0]
+                    raise LockHeld(
+                        f"another creditctl run ({r['run_id']}, started {str(r['acquired_at'])[:19]} UTC on "
+                        f"{r['holder']}) holds the writeback lock for {r['name']}: wait for it to finish, or if "
+                        f"it crashed, clear it with `creditctl unlock --config FILE`") from None
+                with self.engine.begin() as conn:
+                    for r in stale + mine:
+                        conn.execute(delete(locks).where(locks.c.name == r["name"], locks.c.run_id == r["run_id"]))
+                    for r in stale:
+                        conn.execute(update(runs).where(runs.c.run_id == r["run_id"], runs.c.status == "running")
+                                     .values(status="failed", finished_at=_now(),
+                                             message="interrupted: its process is gone (lock taken over)"))
+        raise LockHeld(f"could not take the writeback lock for {', '.join(names)}: retry")
+
+    def _stale(self, lock: dict) -> bool:
+        if _holder_gone(lock["holder"]):
+            return True
+        run = self.run(lock["run_id"])
+        return run is not None and run["status"] != "running"
+
+    def release_lock(self, run_id: str, names: Sequence[str] | None = None) -> int:
+        """Release the locks ``run_id`` holds (all of them when ``names`` is None)."""
+        query = delete(locks).where(locks.c.run_id == run_id)
+        if names is not None:
+            query = query.where(locks.c.name.in_(list(names)))
+        with self.engine.begin() as conn:
+            return conn.execute(query).rowcount
+
+    def break_lock(self, names: Sequence[str]) -> list[dict]:
+        """Operator action (``creditctl unlock``): remove the locks whoever holds them."""
+        held = self.locks(names)
+        with self.engine.begin() as conn:
+            for r in held:
+                conn.execute(delete(locks).where(and_(locks.c.name == r["name"], locks.c.run_id == r["run_id"])))
+        return held
+
+    def locks(self, names: Sequence[str] | None = None) -> list[dict]:
+        query = select(locks).order_by(locks.c.name)
+        if names is not None:
+            query = query.where(locks.c.name.in_(list(names)))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def audit(self, *, companies: Sequence[str] | None = None, customer_id: str | None = None,
               run_id: str | None = None) -> pd.DataFrame:

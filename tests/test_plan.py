@@ -115,3 +115,12 @@ def test_unapplied_names_changes_the_erp_does_not_show() -> None:
     after_orders = pd.DataFrame([order("a", "o1", on_hold=True)])
     missing = unapplied(plan.changes, after_customers, after_orders)
     assert missing[["customer_id", "change"]].values.tolist() == [["b", "set_limit"]]
+
+
+def test_override_audit_rows_are_no_erp_provenance() -> None:
+    audit = audit_rows(("C1", "a", "block", "", "false", "true"),
+                       ("C1", "a", "override_add", "", "", "exempt until 2026-12-31"),
+                       ("C1", "b", "override_remove", "", "exempt", "removed"))
+    owned = tool_owned(audit)
+    assert owned[["customer_id", "subject"]].values.tolist() == [["a", "block"]]
+    assert tool_owned(audit_rows(("C1", "b", "override_add", "", "", "x"))).empty

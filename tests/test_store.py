@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from etl.store import StateStore
+from etl.store import LockHeld, StateStore, upgrade
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -31,10 +31,10 @@ def _changes() -> pd.DataFrame:
 
 def test_schema_is_migrated_in_place_and_reopening_is_a_no_op(store: StateStore) -> None:
     tables = set(sa.inspect(store.engine).get_table_names())
-    assert {"runs", "decisions", "audit", "alembic_version"} <= tables
+    assert {"runs", "decisions", "audit", "overrides", "locks", "journal", "alembic_version"} <= tables
     again = StateStore(store.url)
     with again.engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
     again.dispose()
 
 
@@ -59,3 +59,107 @@ def test_run_lifecycle_decisions_and_audit(store: StateStore) -> None:
         ["block", "", "r1;r2"], ["hold_order", "SO-1", "r1"],
     ]
     assert list(audit["id"]) == sorted(audit["id"])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'state.sqlite'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
+def test_a_0001_store_is_upgraded_in_place_with_its_data(url: str) -> None:
+    engine = sa.create_engine(url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "insert into runs (run_id, started_at, status, mode, as_of, companies) "
+            "values ('old-run', '2026-11-27 02:00:00+00', 'succeeded', 'apply', '2026-11-27', 'C1')"))
+        conn.execute(sa.text(
+            "insert into audit (run_id, applied_at, company, customer_id, change, order_id, before, after, "
+            "rule_ids, reason, ruleset_sha256) values ('old-run', '2026-11-27 02:00:01+00', 'C1', 'a', 'block', "
+            "'', 'false', 'true', 'r1', 'overdue', 'abc')"))
+    engine.dispose()
+    store = StateStore(url)
+    try:
+        assert store.run("old-run")["status"] == "succeeded"
+        old = store.audit(run_id="old-run")
+        assert old[["change", "before", "after", "rule_ids"]].values.tolist() == [["block", "false", "true", "r1"]]
+        assert not old.loc[0, "recovered"]
+        assert {"overrides", "locks", "journal"} <= set(sa.inspect(store.engine).get_table_names())
+        # the migrated store is append-only too
+        with pytest.raises(sa.exc.DBAPIError), store.engine.begin() as conn:
+            conn.execute(sa.text("delete from audit"))
+    finally:
+        store.dispose()
+
+
+def test_audit_rows_cannot_be_updated_or_deleted(store: StateStore) -> None:
+    store.append_audit("run-1", _changes(), "f" * 64)
+    assert not any(hasattr(store, name) for name in ("update_audit", "delete_audit"))
+    for statement in ("update audit set after = 'false'", "delete from audit where change = 'block'"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    assert len(store.audit(run_id="run-1")) == 2
+    assert store.audit(run_id="run-1")["after"].tolist() == ["true", "true"]
+
+
+def test_journal_commit_audits_exactly_once_and_drop_audits_nothing(store: StateStore) -> None:
+    store.journal_write("run-1", "C1", _changes(), "f" * 64)
+    assert len(store.journal_pending()) == 2
+    assert store.journal_commit("run-1", "C1") == 2
+    assert store.journal_commit("run-1", "C1") == 0  # a second commit finds nothing pending
+    assert store.journal_pending().empty
+    audit = store.audit(run_id="run-1")
+    assert len(audit) == 2 and set(audit["ruleset_sha256"]) == {"f" * 64} and not audit["recovered"].any()
+
+    store.journal_write("run-2", "C1", _changes(), "f" * 64)
+    store.journal_drop("run-2", "C1")
+    assert store.journal_pending().empty and store.audit(run_id="run-2").empty
+
+
+def test_journal_reconciliation_recovers_applied_rows_and_drops_the_rest(store: StateStore) -> None:
+    store.journal_write("run-1", "C1", _changes(), "f" * 64)
+    pending = store.journal_pending()
+    hold_id = int(pending.loc[pending["change"] == "hold_order", "id"].iloc[0])
+    assert store.reconcile_journal(pending, {hold_id}) == (1, 1)
+    audit = store.audit(run_id="run-1")
+    assert audit["change"].tolist() == ["block"] and audit["recovered"].all()
+    assert store.journal_pending().empty
+    assert store.reconcile_journal(pending, {hold_id}) == (0, 0)  # already resolved: nothing twice
+
+
+def test_overrides_are_audited_and_expire(store: StateStore) -> None:
+    oid = store.add_override("C1", "a", "exempt", dt.date(2026, 12, 31), "disputed invoice", "alice")
+    store.add_override("C1", "b", "force_block", dt.date(2026, 11, 30), "fraud suspicion", "bob")
+    assert store.overrides(active_on=dt.date(2026, 11, 28))["customer_id"].tolist() == ["a", "b"]
+    assert store.overrides(active_on=dt.date(2026, 12, 1))["customer_id"].tolist() == ["a"]
+    store.remove_override(oid, "dispute settled", "alice")
+    assert store.overrides(active_on=dt.date(2026, 11, 28))["customer_id"].tolist() == ["b"]
+    with pytest.raises(ValueError, match="already removed"):
+        store.remove_override(oid, "again", "alice")
+    with pytest.raises(ValueError, match="reason"):
+        store.add_override("C1", "c", "exempt", dt.date(2026, 12, 31), " ", "alice")
+    audit = store.audit()
+    assert audit["change"].tolist() == ["override_add", "override_add", "override_remove"]
+    assert audit["customer_id"].tolist() == ["a", "b", "a"]
+    assert audit.loc[2, "reason"] == "dispute settled" and "exempt until 2026-12-31" in audit.loc[0, "after"]
+
+
+def test_lock_is_exclusive_released_and_stale_locks_are_taken_over(store: StateStore) -> None:
+    store.start_run("run-1", "apply", dt.date(2026, 11, 28), ["C1"])
+    store.acquire_lock(["demo:C1", "demo:C2"], "run-1")
+    store.start_run("run-2", "apply", dt.date(2026, 11, 28), ["C1"])
+    with pytest.raises(LockHeld, match=r"another creditctl run \(run-1, started .*\) holds the writeback lock "
+                                       r"for demo:C1: wait for it.*creditctl unlock"):
+        store.acquire_lock(["demo:C1"], "run-2")
+    store.acquire_lock(["demo:C3"], "run-2")  # other companies are free
+    assert store.release_lock("run-1") == 2
+    store.acquire_lock(["demo:C1"], "run-2")
+    # a holder whose process is gone (a killed run) is stale: taken over, its run marked failed
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("update locks set holder = :h where run_id = 'run-2'"),
+                     {"h": f"{__import__('socket').gethostname()}:999999999"})
+    store.acquire_lock(["demo:C1"], "run-3")
+    assert store.run("run-2")["status"] == "failed"
+    assert [lock["run_id"] for lock in store.locks(["demo:C1"])] == ["run-3"]
+    assert [lock["name"] for lock in store.break_lock(["demo:C1"])] == ["demo:C1"]
+    assert store.locks() == [lock for lock in store.locks() if lock["name"] == "demo:C3"]
