@@ -52,7 +52,10 @@ def _extract_asset(name: str, entity: str) -> AssetsDefinition:
     )
     def _extract(context: AssetExecutionContext, settings: CreditControlSettings, erp: ErpResource) -> Output[pd.DataFrame]:
         frame = getattr(erp.connector(), f"read_{entity}")(settings.companies())
-        return Output(frame, metadata={"dagster/row_count": len(frame)})
+        # the gx_suite check of this run builds the data docs there
+        docs = run_dir(context.run.run_id) / "gx" / entity / "index.html"
+        return Output(frame, metadata={"dagster/row_count": len(frame),
+                                       "gx_data_docs": MetadataValue.path(str(docs.resolve()))})
 
     return _extract
 
@@ -65,10 +68,16 @@ def _contract_check(name: str, entity: str) -> AssetChecksDefinition:
         _, quarantine = validate_frame(entity, frame)
         limit = settings.ruleset().guards.max_quarantine_percent
         share = quarantine_share(len(frame), quarantine["key"].nunique())
+        passed = share <= limit
+        checks = quarantine["check"].value_counts().head(5)
+        top = ", ".join(f"{name} {n}" for name, n in checks.items()) or "none"
+        message = (f"{share:.2f}% of {entity} rows failed their contract "
+                   f"({'within' if passed else 'above'} guards.max_quarantine_percent {limit:g}; checks: {top})")
         return AssetCheckResult(
-            passed=share <= limit,
+            passed=passed,
             severity=AssetCheckSeverity.ERROR,
             metadata={
+                "message": message,
                 "rows": len(frame),
                 "quarantined_rows": int(quarantine["key"].nunique()),
                 "quarantine_percent": round(share, 3),

@@ -7,7 +7,7 @@ from assets.extract import GROUP
 from assets.resources import CreditControlSettings, StateStoreResource
 from etl.config import run_dir
 from etl.extract import Extract
-from etl.pipeline import extract_guard_problems, positions_for
+from etl.pipeline import extract_guard_problems, positions_for, previous_customer_count
 from etl.plan import tool_owned
 from etl.quality import validate_extract
 from etl.rules import RuleSet
@@ -24,13 +24,25 @@ def credit_positions(
 ) -> Output[pd.DataFrame]:
     extract = Extract(erp_companies, erp_customers, erp_open_items, erp_open_orders, erp_payments, fx_rates)
     validated = validate_extract(extract)
-    problems = extract_guard_problems(validated, credit_rules.guards.max_quarantine_percent)
-    if problems:
-        raise Failure(description="; ".join(problems))
-    owned = tool_owned(state_store.store().audit(companies=settings.companies()))
-    positions, quarantine = positions_for(validated, settings.as_of_date(), owned)
+    guards = credit_rules.guards
+    store = state_store.store()
+    previous = previous_customer_count(store.last_run("succeeded"), settings.companies())
     path = run_dir(context.run_id) / "quarantine.csv"
+    validated.quarantine.to_csv(path, index=False)
+
+    def _guard(quarantine: pd.DataFrame | None = None) -> None:
+        problems = extract_guard_problems(
+            validated, guards.max_quarantine_percent, quarantine=quarantine, previous_customers=previous,
+            max_customer_drop_percent=guards.max_customer_drop_percent)
+        if problems:  # fail closed: nothing downstream (decisions, plan, writeback) runs
+            raise Failure(description="; ".join(problems) + f" (quarantine: {path})",
+                          metadata={"quarantine_csv": MetadataValue.path(str(path.resolve()))})
+
+    _guard()
+    owned = tool_owned(store.audit(companies=settings.companies()))
+    positions, quarantine = positions_for(validated, settings.as_of_date(), owned)
     quarantine.to_csv(path, index=False)
+    _guard(quarantine)  # again with the rows quarantined for a missing FX rate
     return Output(positions, metadata={
         "dagster/row_count": len(positions),
         "as_of": settings.as_of_date().isoformat(),

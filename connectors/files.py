@@ -2,7 +2,9 @@
 
 CSV conventions: a header row with the contract's columns, booleans ``true``/``false``, ISO
 dates, empty = null. Every value is read as text and typed by the data contract, so a bad cell
-quarantines its row instead of failing the read.
+quarantines its row instead of failing the read. Date text is parsed strictly there
+(validation.quarantine.parse_iso_dates, vectorised): ``28.11.2026`` or ``2026/11/28`` is
+quarantined as ``not_a_date``, never guessed.
 """
 
 from __future__ import annotations

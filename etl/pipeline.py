@@ -64,19 +64,66 @@ def evaluate(extract: Extract, ruleset: RuleSet, as_of: dt.date,
     return Evaluation(validated, scored, fired, decisions, quarantine)
 
 
-def extract_guard_problems(validated: ValidatedExtract, max_quarantine_percent: float) -> list[str]:
-    """Extract-level guards: an empty customers / open-items extract, quarantine above its limit."""
+def extract_guard_problems(validated: ValidatedExtract, max_quarantine_percent: float, *,
+                           quarantine: pd.DataFrame | None = None,
+                           previous_customers: int | None = None,
+                           max_customer_drop_percent: float = 10.0) -> list[str]:
+    """Extract-level guards (SPEC §3, §5.1); any problem fails the run closed, nothing is written.
+
+    - the customers or open-items extract is empty;
+    - the customer extract shrank by more than ``max_customer_drop_percent`` since the last
+      successful run (``previous_customers``: its customer count, None when there is none to
+      compare with);
+    - an entity's quarantine share is above ``max_quarantine_percent``: of ``quarantine`` when
+      given (e.g. validation plus missing FX rates, from :func:`positions_for`), else of the
+      validation quarantine.
+    """
     problems = []
     for entity in ("customers", "open_items"):
         if validated.rows[entity] == 0:
             problems.append(f"the {entity} extract is empty: check the ERP connection and companies")
-    for entity, share in validated.quarantine_percent().items():
+    if validated.rows["customers"]:
+        drop = customer_drop_problem(previous_customers, validated.rows["customers"], max_customer_drop_percent)
+        if drop:
+            problems.append(drop)
+    shares = (validated.quarantine_percent() if quarantine is None
+              else quarantine_percent(validated.rows, quarantine))
+    for entity, share in shares.items():
         if share > max_quarantine_percent:
             problems.append(
                 f"{share:.2f}% of {entity} rows were quarantined, above guards.max_quarantine_percent "
                 f"{max_quarantine_percent:g}: fix the data (see the quarantine) or raise the guard"
             )
     return problems
+
+
+def quarantine_percent(rows: dict[str, int], quarantine: pd.DataFrame) -> dict[str, float]:
+    """Percent of each entity's rows (``rows``: rows read) with at least one quarantine record."""
+    distinct = quarantine.groupby("entity")["key"].nunique() if len(quarantine) else pd.Series(dtype=int)
+    return {e: (100.0 * min(int(distinct.get(e, 0)), n) / n if n else 0.0) for e, n in rows.items()}
+
+
+def customer_drop_problem(previous: int | None, current: int, max_percent: float) -> str | None:
+    """The customer-drop guard: the customer extract shrank more than ``max_percent`` since the
+    last successful run (``previous`` customers; None = nothing to compare with)."""
+    if not previous or current >= previous:
+        return None
+    drop = 100.0 * (previous - current) / previous
+    if drop <= max_percent:
+        return None
+    return (f"the customer extract shrank from {previous} to {current} customers ({drop:.1f}%) since the last "
+            f"successful run, above guards.max_customer_drop_percent {max_percent:g}: check the ERP extract, "
+            f"or raise the guard if customers were really removed")
+
+
+def previous_customer_count(last_run: dict | None, companies: list[str] | tuple[str, ...]) -> int | None:
+    """The customer count of the last successful run (StateStore.last_run()) when it covered the
+    same companies; None otherwise (nothing to compare with)."""
+    if not last_run or last_run.get("customers") is None:
+        return None
+    if sorted(str(last_run.get("companies") or "").split(",")) != sorted(companies):
+        return None
+    return int(last_run["customers"])
 
 
 def blast_radius_problem(plan: WritebackPlan, max_new_blocks_percent: float, approved: bool) -> str | None:
@@ -90,6 +137,6 @@ def blast_radius_problem(plan: WritebackPlan, max_new_blocks_percent: float, app
 
 
 __all__ = [
-    "Evaluation", "GuardError", "blast_radius_problem", "build_plan", "decide_all", "evaluate",
-    "extract_guard_problems", "positions_for",
+    "Evaluation", "GuardError", "blast_radius_problem", "build_plan", "customer_drop_problem", "decide_all",
+    "evaluate", "extract_guard_problems", "positions_for", "previous_customer_count", "quarantine_percent",
 ]

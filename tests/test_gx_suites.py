@@ -318,10 +318,12 @@ def test_raw_extract_with_decimal_amounts_is_judged_like_pandera() -> None:
 
 def test_frame_rule_agrees_with_pandera_at_the_edges() -> None:
     """The pandas query behind open_within_amount flags exactly the rows pandera's check does."""
-    grid = [(a, o) for a in (100.0, -100.0, 0.0)
+    # amounts of both signs, each on a document type whose sign it has (amount_sign_for_doc_type)
+    grid = [(a, o) for a in (100.0, -100.0)
             for o in (100.0, 100.004, 100.006, 50.0, 0.0, 0.004, 0.006, -0.004, -50.0, -100.004, -100.006)]
     base = VALID_ROWS["open_items"][0]
-    rows = [{**base, "item_id": f"I{i}", "amount": a, "open_amount": o} for i, (a, o) in enumerate(grid)]
+    rows = [{**base, "item_id": f"I{i}", "doc_type": "invoice" if a > 0 else "credit_note", "amount": a,
+             "open_amount": o} for i, (a, o) in enumerate(grid)]
     frame = _frame("open_items", rows)
     with pytest.raises(SchemaErrors) as caught:
         contracts.OpenItems.validate(frame, lazy=True)

@@ -41,7 +41,7 @@ def _with_row(extract, entity: str, **changes):
         ("open_items", {"item_id": "X2", "due_date": "2026-01-01", "doc_date": "2026-02-01"}, "due_not_before_doc"),
         ("open_items", {"item_id": "X3", "doc_type": "invoce"}, "doc_type:not_allowed"),
         ("open_items", {"item_id": "X4", "customer_id": "NOBODY"}, "unknown_customer"),
-        ("open_items", {"item_id": "X5", "currency": "euro"}, "currency:bad_format"),
+        ("open_items", {"item_id": "X5", "currency": "euro"}, "currency:not_iso_4217"),
         ("open_orders", {"order_id": "S1", "customer_id": "NOBODY"}, "unknown_customer"),
         ("customers", {"customer_id": "C5"}, "duplicate_key"),
         ("customers", {"customer_id": "C9", "is_blocked": None}, "is_blocked:not_a_boolean"),

@@ -11,9 +11,24 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-ISO_CURRENCY = r"^[A-Z]{3}$"
-ISO_COUNTRY = r"^[A-Z]{2}$"
+from validation.iso import COUNTRIES, CURRENCIES
+
 DOC_TYPES = ["invoice", "credit_note", "payment_on_account", "debit_note"]
+#: document types whose amount is positive (charges); the others are credits, amount < 0
+DEBIT_DOC_TYPES = ["invoice", "debit_note"]
+CREDIT_DOC_TYPES = ["credit_note", "payment_on_account"]
+#: the ISO code lists as anchored alternations (sorted, so the derived GX suites are stable): a
+#: regex rather than ``isin`` keeps one expectation per column in the GX suites, and a value that
+#: is no code at all ("euro") and an unassigned one ("ZZZ") fail the same check
+ISO_CURRENCY = "^(?:" + "|".join(sorted(CURRENCIES)) + ")$"
+ISO_COUNTRY = "^(?:" + "|".join(sorted(COUNTRIES)) + ")$"
+#: the columns a dataframe-level check reads: their values are the quarantine row's ``value``
+FRAME_CHECK_COLUMNS = {"due_not_before_doc": ["doc_date", "due_date"],
+                       "open_within_amount": ["amount", "open_amount"],
+                       "amount_sign_for_doc_type": ["doc_type", "amount"]}
+#: str_matches checks of these columns get a readable name in the quarantine
+ISO_CHECK_NAMES = {"currency": "not_iso_4217", "from_currency": "not_iso_4217",
+                   "to_currency": "not_iso_4217", "country": "not_iso_3166"}
 
 
 class Companies(pa.DataFrameModel):
@@ -88,6 +103,16 @@ class OpenItems(pa.DataFrameModel):
     def _open_within_amount(cls, df: pd.DataFrame) -> Series[bool]:
         same_sign = (df["open_amount"] * df["amount"] >= 0)
         return same_sign & (df["open_amount"].abs() <= df["amount"].abs() + 0.005)
+
+    @pa.dataframe_check(name="amount_sign_for_doc_type",
+                        description="invoices and debit notes have amount > 0; credit notes and payments on "
+                                    "account amount < 0")
+    @classmethod
+    def _amount_sign(cls, df: pd.DataFrame) -> Series[bool]:
+        # an unknown doc_type fails its own isin check; the sign rule only judges known ones
+        debit = df["doc_type"].isin(DEBIT_DOC_TYPES)
+        credit = df["doc_type"].isin(CREDIT_DOC_TYPES)
+        return (debit & (df["amount"] > 0)) | (credit & (df["amount"] < 0)) | ~(debit | credit)
 
 
 class OpenOrders(pa.DataFrameModel):

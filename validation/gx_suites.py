@@ -82,6 +82,12 @@ _AMOUNT = "amount.astype('float64')"
 _OPEN_OUTSIDE_AMOUNT = f"not (({_OPEN} * {_AMOUNT} >= 0) & ({_OPEN}.abs() <= {_AMOUNT}.abs() + 0.005))"
 
 
+# rows breaking OpenItems.amount_sign_for_doc_type (same pandas-query approach)
+_DEBIT = "doc_type.isin(['invoice', 'debit_note'])"
+_CREDIT = "doc_type.isin(['credit_note', 'payment_on_account'])"
+_WRONG_SIGN = f"({_DEBIT} & ({_AMOUNT} <= 0)) | ({_CREDIT} & ({_AMOUNT} >= 0))"
+
+
 def _due_not_before_doc() -> gxe.Expectation:
     return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A="due_date", column_B="doc_date", or_equal=True
@@ -102,9 +108,22 @@ def _open_within_amount() -> gxe.Expectation:
     )
 
 
+def _amount_sign_for_doc_type() -> gxe.Expectation:
+    return gxe.ExpectTableRowCountToEqual(
+        value=0,
+        row_condition=_WRONG_SIGN,
+        condition_parser="pandas",
+        description=(
+            "No row breaks amount_sign_for_doc_type: invoices and debit notes have amount > 0, "
+            "credit notes and payments on account amount < 0"
+        ),
+    )
+
+
 _FRAME_CHECKS: dict[str, Callable[[], gxe.Expectation] | None] = {
     "due_not_before_doc": _due_not_before_doc,
     "open_within_amount": _open_within_amount,
+    "amount_sign_for_doc_type": _amount_sign_for_doc_type,
 }
 
 

@@ -1,12 +1,32 @@
-"""Quarantine: rows that fail their contract leave the run with a reason instead of crashing it."""
+"""Quarantine: rows that fail their contract leave the run with a reason instead of crashing it.
+
+Check names a data engineer sees in ``quarantine.csv`` (``check`` column):
+
+- ``<column>:null`` / ``<column>:not_a_number`` / ``<column>:not_an_integer`` /
+  ``<column>:not_a_date`` (text that is not an ISO date, e.g. ``28.11.2026``) /
+  ``<column>:not_a_boolean``: the cell cannot be typed as its contract says;
+- ``<column>:not_iso_4217`` / ``<column>:not_iso_3166``: not a currency / country code
+  (validation.iso); ``<column>:not_allowed``: outside its set (doc_type);
+- ``<column>:greater_than_or_equal_to(0)`` and the like: a range check;
+- ``duplicate_key``: the entity's key occurs more than once (every copy is quarantined);
+- ``due_not_before_doc``, ``open_within_amount``, ``amount_sign_for_doc_type``: a rule across
+  columns (``value`` shows the columns it read);
+- from etl: ``unknown_customer`` / ``unknown_company`` (referential), ``fx_rate_missing``.
+
+A null key part shows as ``<null, row N>`` (N = the row's 0-based position in the extract).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from copy import deepcopy
+
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
-from validation.contracts import ENTITIES
+from validation.contracts import ENTITIES, FRAME_CHECK_COLUMNS, ISO_CHECK_NAMES
 
 #: one row per rejected source row and failed check. ``customer_id`` (an addition to SPEC §3's
 #: entity/company/key/check/value) names the customer the row belongs to, so the customer can
@@ -29,9 +49,15 @@ def quarantine_rows(
     _, key_columns = ENTITIES[entity]
     if rows.empty:
         return empty_quarantine()
-    key = rows[key_columns[0]].astype(str)
+    def part(col: str) -> pd.Series:
+        # a null key part names the row's position in the extract instead, so two rows with null
+        # keys stay two quarantined rows (the guards count distinct keys) and can be found
+        text = rows[col].astype(str)
+        return text.where(rows[col].notna(), "<null, row " + rows.index.astype(str) + ">")
+
+    key = part(key_columns[0])
     for col in key_columns[1:]:
-        key = key + "/" + rows[col].astype(str)
+        key = key + "/" + part(col)
     out = pd.DataFrame(
         {
             "entity": entity,
@@ -65,26 +91,41 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     Validation is lazy so every failing row and check is reported, not just the first. A row
     may fail several checks; it is quarantined once per failed check. Raises ContractError
     only when the frame as a whole is unusable (its columns are wrong).
+
+    Three stages, all vectorised: strict pre-checks pandas would otherwise let through
+    (booleans, ISO dates), the model's column checks and key uniqueness through pandera (lazy;
+    repeated while a coercion failure may hide further checks), then the model's dataframe-level
+    checks evaluated directly as boolean masks on the coerced rows (pandera's failure-case
+    reshaping of a frame check costs seconds when many rows fail).
     """
     model, _ = ENTITIES[entity]
     _check_columns(entity, model, frame)
+    schema = model.to_schema()
     frame = frame.reset_index(drop=True)
     found: list[pd.DataFrame] = []
-    # pandas coerces None or "no" to a boolean without complaint (None -> False, "no" -> True),
-    # so booleans are checked before coercion: only True/False (or 1/0) pass
-    for name, column in model.to_schema().columns.items():
-        if str(column.dtype) == "bool" and frame[name].dtype != bool:
+    for name, column in schema.columns.items():
+        kind = str(column.dtype)
+        if kind == "bool" and frame[name].dtype != bool:
+            # pandas coerces None or "no" to a boolean without complaint (None -> False,
+            # "no" -> True), so only True/False (or 1/0) pass
             bad = ~frame[name].isin([True, False])
             if bad.any():
                 found.append(quarantine_rows(entity, frame[bad], f"{name}:not_a_boolean",
                                              frame.loc[bad, name].astype(str)))
                 frame = frame[~bad]
+        elif kind.startswith("datetime64") and frame[name].dtype == object:
+            parsed, bad = parse_iso_dates(frame[name])
+            if bad.any():
+                found.append(quarantine_rows(entity, frame[bad], f"{name}:not_a_date",
+                                             frame.loc[bad, name].astype(str)))
+            frame = frame.assign(**{name: parsed})[~bad]
+    columns_only = _columns_only(schema)
     remaining = frame
     # Coercion failures hide later checks of the same column, so validate again what is left
     # until it passes; each round removes at least one row, and in practice two rounds suffice.
     for _ in range(len(frame) + 1):
         try:
-            valid = model.validate(remaining, lazy=True)
+            valid = columns_only.validate(remaining, lazy=True)
         except SchemaErrors as exc:
             cases = exc.failure_cases
             bad = cases[cases["index"].notna()]
@@ -100,9 +141,79 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
             continue
         except SchemaError as exc:  # pragma: no cover - lazy=True reports SchemaErrors
             raise ContractError(f"{entity}: {_first_line(exc)}") from exc
+        valid, frame_quarantine = _frame_checks(entity, schema, valid)
+        found.extend(frame_quarantine)
+        found = [q for q in found if not q.empty]
         quarantine = pd.concat(found, ignore_index=True) if found else empty_quarantine()
         return valid.reset_index(drop=True), quarantine
     raise AssertionError("unreachable: validation did not converge")
+
+
+#: an ISO 8601 calendar date, optionally with a time: what the contracts accept as date text
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+
+
+def parse_iso_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Strictly typed dates of an object column: (datetime64 values, mask of unusable cells).
+
+    Text must be ISO 8601 (``2026-11-28``, optionally with a time); ``28.11.2026``,
+    ``2026/11/28`` or ``11/28/2026`` are not guessed but flagged, as are impossible dates
+    (``2026-02-30``) and values of other types (numbers would otherwise become epoch offsets).
+    Python dates, datetimes and pandas timestamps pass. Nulls stay null (the contract judges them).
+    """
+    # fast path (vectorised, strict): plain ISO dates; only the cells it rejects are looked at
+    parsed = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
+    rest = parsed.isna() & values.notna()
+    if not rest.any():
+        return parsed.astype("datetime64[ns]"), rest
+    values = values[rest]
+    parsed = parsed.astype("datetime64[ns]")
+    parsed[rest], bad = _parse_rest(values)
+    return parsed, bad.reindex(parsed.index, fill_value=False)
+
+
+def _parse_rest(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    kinds = values.map(type)
+    is_text = kinds.eq(str)
+    is_date = kinds.map(lambda k: issubclass(k, (dt.date, np.datetime64)))
+    is_null = values.isna()
+    text_ok = values.where(is_text, "").str.match(_ISO_DATE)
+    usable = (is_text & text_ok) | is_date | is_null
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    take = usable & ~is_null
+    if take.any():
+        parsed[take] = pd.to_datetime(values[take].astype(str), format="ISO8601", errors="coerce")
+    bad = ~usable | (take & parsed.isna())
+    return parsed, bad
+
+
+def _columns_only(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
+    """The schema without its dataframe-level checks (those run in _frame_checks)."""
+    if not schema.checks:
+        return schema
+    copy = deepcopy(schema)
+    copy.checks = []
+    return copy
+
+
+def _frame_checks(entity: str, schema: pa.DataFrameSchema,
+                  valid: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Run the dataframe-level checks as boolean masks; rows failing any leave ``valid``."""
+    failed = pd.Series(False, index=valid.index)
+    found = []
+    for check in schema.checks:
+        if valid.empty:
+            break
+        ok = check(valid).check_output
+        ok = ok.reindex(valid.index).fillna(False).astype(bool)
+        if not ok.all():
+            bad = valid[~ok]
+            value = pd.Series("", index=bad.index)
+            for i, col in enumerate(FRAME_CHECK_COLUMNS.get(check.name, [])):
+                value = value + ("" if i == 0 else ", ") + col + "=" + bad[col].astype(str)
+            found.append(quarantine_rows(entity, bad, check.name, value.to_numpy()))
+            failed |= ~ok
+    return valid[~failed], found
 
 
 _COERCE_NAMES = {"float64": "not_a_number", "int64": "not_an_integer", "datetime64[ns]": "not_a_date",
@@ -122,7 +233,9 @@ def _readable_checks(entity: str, cases: pd.DataFrame) -> pd.DataFrame:
     check = check.where(~is_dtype, "wrong_type")
     check = check.replace({"multiple_fields_uniqueness": "duplicate_key", "not_nullable": "null"})
     check = check.str.replace(r"^isin\(.*\)$", "not_allowed", regex=True)
-    check = check.str.replace(r"^str_matches\(.*\)$", "bad_format", regex=True)
+    is_regex = check.str.startswith("str_matches(")
+    iso = column.map(ISO_CHECK_NAMES)
+    check = check.where(~is_regex, iso.fillna("bad_format"))
     # uniqueness and dataframe-level checks name the row, not one cell
     table_level = (check == "duplicate_key") | (cases["schema_context"] == "DataFrameSchema")
     cases["check"] = check.where(table_level, column + ":" + check)
