@@ -40,7 +40,8 @@ def credit_rules(settings: CreditControlSettings) -> Output[RuleSet]:
 
 
 @asset(group_name=GROUP, kinds={"pandas"},
-       description="One decision per customer (SPEC §6.1), recorded in the state store under the run id.")
+       description="One decision per customer (SPEC §6.1), recorded in the state store under the run id "
+                   "(the run itself is recorded by credit_positions).")
 def credit_decisions(
     context: AssetExecutionContext, settings: CreditControlSettings, state_store: StateStoreResource,
     credit_positions: pd.DataFrame, credit_rules: RuleSet,
@@ -51,7 +52,6 @@ def credit_decisions(
     # a credit manager's overrides win over the rules (SPEC §6.2)
     active = store.overrides(companies=settings.companies(), active_on=as_of)
     decisions = apply_overrides(decisions, active, as_of).assign(run_id=context.run_id)
-    store.start_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), settings.companies())
     store.save_decisions(context.run_id, decisions)
     decisions.to_csv(run_dir(context.run_id) / "decisions.csv", index=False)
     counts = decisions["action"].value_counts().to_dict()

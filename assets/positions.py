@@ -27,6 +27,8 @@ def credit_positions(
     guards = credit_rules.guards
     store = state_store.store()
     previous = previous_customer_count(store.last_run("succeeded"), settings.companies())
+    # recorded before the guards, so a run they stop is in the state store's history too
+    store.start_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), settings.companies())
     path = run_dir(context.run_id) / "quarantine.csv"
     validated.quarantine.to_csv(path, index=False)
 

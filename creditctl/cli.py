@@ -82,9 +82,11 @@ def evaluate(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     quarantine_path = out_path.parent / "quarantine.csv"
     result.quarantine.to_csv(quarantine_path, index=False)
-    problems = extract_guard_problems(result.validated, ruleset.guards.max_quarantine_percent)
+    # the customer-drop guard needs the previous run's count: evaluate keeps no history
+    problems = extract_guard_problems(result.validated, ruleset.guards.max_quarantine_percent,
+                                      quarantine=result.quarantine)
     if problems:
-        raise Failed(f"{problems[0]} (quarantine: {quarantine_path})")
+        raise Failed(f"{'; '.join(problems)} (quarantine: {quarantine_path})")
     decisions = result.decisions.drop(columns=["run_id"], errors="ignore")
     write_decisions(decisions, out_path)
     _print_actions(decisions)

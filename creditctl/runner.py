@@ -67,7 +67,10 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
     store = StateStore(store_url)
     try:
         store.release_lock(result.run_id)  # whatever happened, this run's writeback lock goes
-        if not result.success and store.run(result.run_id) is not None:
+        if not result.success:
+            if store.run(result.run_id) is None:  # it stopped before credit_positions recorded it
+                settings = resources["settings"]
+                store.start_run(result.run_id, settings.writeback_mode(), settings.as_of_date(), config.erp.companies)
             store.finish_run(result.run_id, "failed", message=message)
     finally:
         store.dispose()

@@ -150,3 +150,16 @@ def test_contract_check_blocks_with_a_sample_and_the_share(demo) -> None:
     assert "above guards.max_quarantine_percent" in meta["message"]
     materialization = result.asset_materializations_for_node("erp_payments")[0]
     assert str(materialization.metadata["gx_data_docs"].value).endswith("gx/payments/index.html")
+
+
+def test_a_run_stopped_by_a_guard_is_recorded_as_failed(capsys, monkeypatch, demo) -> None:
+    """The state store's history shows runs the guards stopped, with their reason."""
+    from etl.config import data_dir
+    from etl.store import StateStore
+
+    _sql(demo[1], 'DELETE FROM "tabCustomer"')
+    _fails_closed(capsys, monkeypatch, demo)
+    store = StateStore(load_config(demo[0]).state_url(data_dir()))
+    last = store.last_run("failed")
+    store.dispose()
+    assert last is not None and "the customers extract is empty" in last["message"]
