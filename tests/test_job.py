@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import materialize
 
-from assets.definitions import all_assets, all_checks
-from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
+from assets.resources import CreditControlSettings
 from connectors.demo import DemoConnector
 from creditctl.demo import prepare_demo
 from etl.config import data_dir, load_config
@@ -19,21 +16,11 @@ from etl.plan import unapplied
 from etl.rules import load_ruleset
 from etl.store import StateStore
 from tests.conftest import ROOT
+from tests.writeback_helpers import AS_OF, Demo
 
-AS_OF = dt.date(2026, 11, 28)
 
-
-def _materialize(config_path: Path, **settings):
-    path = str(config_path)
-    return materialize(
-        [*all_assets, *all_checks],
-        resources={
-            "settings": CreditControlSettings(config_path=path, as_of=AS_OF.isoformat(), **settings),
-            "erp": ErpResource(config_path=path),
-            "state_store": StateStoreResource(config_path=path),
-        },
-        raise_on_error=False,
-    )
+def _materialize(config_path: Path, **settings):  # noqa: ANN202 - ExecuteInProcessResult
+    return Demo(config_path).materialize(**settings)
 
 
 @pytest.fixture
