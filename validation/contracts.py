@@ -14,6 +14,8 @@ from pandera.typing import Series
 from validation.iso import COUNTRIES, CURRENCIES
 
 DOC_TYPES = ["invoice", "credit_note", "payment_on_account", "debit_note"]
+#: bounds every amount: a finite number (the text "inf" or "nan" parses as a float) of a sane size
+MAX_MONEY = 1e15
 #: document types whose amount is positive (charges); the others are credits, amount < 0
 DEBIT_DOC_TYPES = ["invoice", "debit_note"]
 CREDIT_DOC_TYPES = ["credit_note", "payment_on_account"]
@@ -52,13 +54,13 @@ class Customers(pa.DataFrameModel):
     country: Series[str] = pa.Field(nullable=True, str_matches=ISO_COUNTRY, description="ISO-3166 alpha-2")
     currency: Series[str] = pa.Field(str_matches=ISO_CURRENCY, description="Billing currency")
     credit_limit: Series[float] = pa.Field(
-        ge=0, nullable=True, description="Credit limit in company currency; null = no limit set"
+        ge=0, le=MAX_MONEY, nullable=True, description="Credit limit in company currency; null = no limit set"
     )
     payment_terms_days: Series[int] = pa.Field(ge=0, description="Standard payment terms in days")
     customer_since: Series[pa.DateTime] = pa.Field(description="Date the customer was created")
     segment: Series[str] = pa.Field(nullable=True, description="Industry / customer group")
     insured_limit: Series[float] = pa.Field(
-        ge=0, nullable=True, description="Trade-credit-insurance cover in company currency"
+        ge=0, le=MAX_MONEY, nullable=True, description="Trade-credit-insurance cover in company currency"
     )
     external_rating: Series[pd.Int64Dtype] = pa.Field(
         ge=1, le=10, nullable=True, description="External rating, 1 best .. 10 worst"
@@ -82,8 +84,10 @@ class OpenItems(pa.DataFrameModel):
     doc_type: Series[str] = pa.Field(isin=DOC_TYPES, description="invoice, credit_note, payment_on_account or debit_note")
     doc_date: Series[pa.DateTime] = pa.Field(description="Document date")
     due_date: Series[pa.DateTime] = pa.Field(description="Due date, not before doc_date")
-    amount: Series[float] = pa.Field(description="Original amount, signed (credits negative)")
-    open_amount: Series[float] = pa.Field(description="Open amount, same sign as amount, |open| <= |amount|")
+    amount: Series[float] = pa.Field(
+        ge=-MAX_MONEY, le=MAX_MONEY, description="Original amount, signed (credits negative)")
+    open_amount: Series[float] = pa.Field(
+        ge=-MAX_MONEY, le=MAX_MONEY, description="Open amount, same sign as amount, |open| <= |amount|")
     currency: Series[str] = pa.Field(str_matches=ISO_CURRENCY, description="Document currency")
     dunning_level: Series[int] = pa.Field(ge=0, description="Dunning level reached, 0 = none")
 
@@ -122,7 +126,7 @@ class OpenOrders(pa.DataFrameModel):
     order_id: Series[str] = pa.Field(description="Order key, unique per company")
     customer_id: Series[str] = pa.Field(description="Customer key")
     order_date: Series[pa.DateTime] = pa.Field(description="Order date")
-    open_amount: Series[float] = pa.Field(ge=0, description="Uninvoiced value in document currency")
+    open_amount: Series[float] = pa.Field(ge=0, le=MAX_MONEY, description="Uninvoiced value in document currency")
     currency: Series[str] = pa.Field(str_matches=ISO_CURRENCY, description="Document currency")
     on_hold: Series[bool] = pa.Field(description="Order on hold in the ERP now")
 
@@ -142,7 +146,7 @@ class Payments(pa.DataFrameModel):
     doc_date: Series[pa.DateTime] = pa.Field(description="Invoice date")
     due_date: Series[pa.DateTime] = pa.Field(description="Invoice due date")
     paid_date: Series[pa.DateTime] = pa.Field(description="Posting date of the last payment allocated")
-    amount: Series[float] = pa.Field(gt=0, description="Invoice amount in document currency")
+    amount: Series[float] = pa.Field(gt=0, le=MAX_MONEY, description="Invoice amount in document currency")
     currency: Series[str] = pa.Field(str_matches=ISO_CURRENCY, description="Document currency")
 
     class Config:
@@ -157,7 +161,7 @@ class FxRates(pa.DataFrameModel):
 
     from_currency: Series[str] = pa.Field(str_matches=ISO_CURRENCY, description="Source currency")
     to_currency: Series[str] = pa.Field(str_matches=ISO_CURRENCY, description="Target currency")
-    rate: Series[float] = pa.Field(gt=0, description="Units of to_currency per 1 from_currency")
+    rate: Series[float] = pa.Field(gt=0, le=MAX_MONEY, description="Units of to_currency per 1 from_currency")
     as_of: Series[pa.DateTime] = pa.Field(description="Date the rate applies from")
 
     class Config:
