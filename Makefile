@@ -26,9 +26,10 @@ odbc:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# one writeback at a time per instance: the erp_writeback asset's pool gets a limit of 1
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n' > $@
 
 setup: $(BIN)/.installed odbc $(DAGSTER_HOME)/dagster.yaml
 
