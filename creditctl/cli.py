@@ -344,7 +344,7 @@ def _print_summary(run_id: str, store_url: str, folder: Path) -> None:
     mode = run_row.get("mode", "?")
     plan_path = folder / "plan.csv"
     planned = _plan_counts(plan_path)
-    changes = Table("change", "planned", "written", title="Changes written to the ERP")
+    changes = Table("change", "planned", "written", title="Changes to the ERP")
     counts = audit_rows["change"].value_counts()
     for change in CHANGES:
         changes.add_row(change, str(planned.get(change, 0)), str(int(counts.get(change, 0))))

@@ -12,7 +12,7 @@ def test_demo_twice_second_run_writes_nothing(capsys, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     first = run_cli(capsys, monkeypatch, "demo", "--customers", "300", "--as-of", "2026-11-28")
     assert first.code == 0, first.err
-    assert "Decisions" in first.out and "Changes written to the ERP" in first.out
+    assert "Decisions" in first.out and "Changes to the ERP" in first.out
     written = int(re.search(r"changes written: (\d+)", first.out).group(1))
     assert written > 0
     assert re.search(r"run id: [0-9a-f-]{36}", first.out)
