@@ -56,3 +56,29 @@ def pg_url(request: pytest.FixtureRequest) -> str:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+MARIADB_ADMIN_URL = os.environ.get("CREDITCTL_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+MARIADB_START = "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd"
+
+
+@pytest.fixture
+def mariadb_database(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database on the machine's MariaDB, dropped afterwards; yields its name."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"creditctl_t_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    admin_url = make_url(MARIADB_ADMIN_URL)
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    except Exception as exc:  # noqa: BLE001 - turned into an actionable failure
+        pytest.fail(f"MariaDB at {admin_url.host}:{admin_url.port} is not reachable ({type(exc).__name__}); "
+                    f"start it with: {MARIADB_START}", pytrace=False)
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()

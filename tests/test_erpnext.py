@@ -1,4 +1,7 @@
-"""ErpNextConnector against a small hand-built ERPNext database (SQLite): exact frames, writes."""
+"""ErpNextConnector against a small hand-built ERPNext database: exact frames, writes.
+
+Every test runs on SQLite (as the demo) and on the machine's MariaDB through pymysql and pyodbc.
+"""
 
 from __future__ import annotations
 
@@ -214,11 +217,23 @@ def erp_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def erp(erp_template, tmp_path):
-    path = tmp_path / "erpnext.sqlite"
-    shutil.copyfile(erp_template, path)
-    url = f"sqlite:///{path}"
+#: the same tests on SQLite (the demo), and on the machine's MariaDB through both drivers users use
+BACKENDS = {
+    "sqlite": None,
+    "mariadb-pymysql": "mysql+pymysql://root@127.0.0.1:3306/{db}?charset=utf8mb4",
+    "mariadb-pyodbc": "mysql+pyodbc://root@127.0.0.1:3306/{db}?driver=MariaDB+Unicode&charset=utf8mb4",
+}
+
+
+@pytest.fixture(params=list(BACKENDS))
+def erp(request, erp_template, tmp_path):
+    if request.param == "sqlite":
+        path = tmp_path / "erpnext.sqlite"
+        shutil.copyfile(erp_template, path)
+        url = f"sqlite:///{path}"
+    else:
+        url = BACKENDS[request.param].format(db=request.getfixturevalue("mariadb_database"))
+        build_erp(url)
     connector = ErpNextConnector(url)
     yield connector, url
     connector.close()
@@ -549,3 +564,20 @@ def test_small_chunks_give_the_same_frames(erp):
     for entity in ("customers", "open_items", "open_orders", "payments", "fx_rates"):
         pd.testing.assert_frame_equal(getattr(small, f"read_{entity}")([DE]),
                                       getattr(connector, f"read_{entity}")([DE]))
+
+
+def test_pyodbc_gives_the_same_frames_as_pymysql(mariadb_database):
+    pymysql_url = BACKENDS["mariadb-pymysql"].format(db=mariadb_database)
+    build_erp(pymysql_url)
+    readers = [ErpNextConnector(pymysql_url), ErpNextConnector(BACKENDS["mariadb-pyodbc"].format(db=mariadb_database))]
+    try:
+        for entity in ("companies", "customers", "open_items", "open_orders", "payments", "fx_rates"):
+            by_pymysql, by_pyodbc = (getattr(c, f"read_{entity}")([DE]) for c in readers)
+            assert len(by_pymysql) > 0, entity
+            pd.testing.assert_frame_equal(by_pymysql, by_pyodbc)
+        state_pymysql, state_pyodbc = (c.read_state([DE]) for c in readers)
+        pd.testing.assert_frame_equal(state_pymysql[0], state_pyodbc[0])
+        pd.testing.assert_frame_equal(state_pymysql[1], state_pyodbc[1])
+    finally:
+        for c in readers:
+            c.close()
