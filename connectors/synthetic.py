@@ -1,0 +1,33 @@
+"""Realistic canonical data for any ERP's test fixture or benchmark.
+
+The demo generator's business logic (healthy customers, late payers, over-limit, new customers,
+seriously overdue, credit notes, partial payments, installments, foreign currency, blocks and
+holds by a person) is reused by generating the demo ERP into a temporary file and reading it
+back as SPEC §3 frames. Each ERP's fixture then writes those frames into its own tables, so
+every connector is tested against the same business and the same expected positions.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from connectors.demo import DEMO_COMPANIES, DemoConnector, generate_demo_erp
+from etl.extract import Extract
+
+
+def synthetic_extract(customers: int = 500, as_of: date = date(2026, 11, 28), seed: int = 7) -> Extract:
+    """The demo ERP's business as canonical frames (deterministic for the same arguments).
+
+    Companies are ``DEMO_COMPANIES`` (EUR and USD). Frames satisfy their contracts.
+    """
+    with tempfile.TemporaryDirectory(prefix="creditctl-synthetic-") as folder:
+        path = Path(folder) / "demo.sqlite"
+        generate_demo_erp(path, customers=customers, as_of=as_of, seed=seed)
+        connector = DemoConnector(path)
+        try:
+            companies = list(DEMO_COMPANIES)
+            return Extract(**{e: getattr(connector, f"read_{e}")(companies) for e in Extract.entities()})
+        finally:
+            connector.close()
