@@ -7,7 +7,7 @@ from pathlib import Path
 from etl.config import ConfigError, ErpConfig
 from etl.ports import ErpConnector
 
-SUPPORTED = ("demo", "erpnext", "files")
+SUPPORTED = ("demo", "erpnext", "files", "canonical")
 
 
 def make_connector(erp: ErpConfig) -> ErpConnector:
@@ -24,6 +24,18 @@ def make_connector(erp: ErpConfig) -> ErpConnector:
         from connectors.files import FilesConnector
 
         return FilesConnector(Path(_option(erp, "path")))
+    if erp.kind == "canonical" and "canonical" in SUPPORTED:
+        from connectors.canonical import CanonicalConnector
+
+        return CanonicalConnector(erp.url(), erp.options)
+    if erp.kind == "odoo" and "odoo" in SUPPORTED:
+        from connectors.odoo import OdooConnector
+
+        return OdooConnector(erp.url(), erp.options)
+    if erp.kind == "sap_b1" and "sap_b1" in SUPPORTED:
+        from connectors.sap_b1 import SapB1Connector
+
+        return SapB1Connector(erp.url(), erp.options)
     raise ConfigError(f"erp.kind: the {erp.kind} connector is not available yet (supported: {', '.join(SUPPORTED)})")
 
 

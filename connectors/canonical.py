@@ -1,0 +1,396 @@
+"""The canonical connector (SPEC §7): any SQLAlchemy URL with the six SPEC §3 tables or views.
+
+``CanonicalConnector(url, options)`` reads ``companies``, ``customers``, ``open_items``,
+``open_orders``, ``payments`` and ``fx_rates`` (names and columns as SPEC §3, see
+:mod:`connectors.canonical_schema`) and never writes them: the source is read-only for
+creditctl. ``apply`` inserts the plan rows into the outbound table ``creditctl_decisions_out``,
+one transaction per company; the ERP imports them and sets ``imported_at``. Until then
+``read_state`` shows the source state overlaid with the pending outbound rows, so a rerun plans
+nothing new and the read-back verification passes. Contract: docs/connectors/canonical.md.
+
+Options (``erp.options``): ``schema`` (schema / database of the tables), ``prefix`` (table-name
+prefix of the six source tables), ``chunk_size`` (rows per round trip, default 50000).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Table, create_engine, insert, select
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.sql import Select
+
+from connectors.canonical_schema import CanonicalTables, canonical_tables
+from etl.plan import CHANGES, PLAN_COLUMNS, SUBJECT
+from etl.ports import ConnectorError
+from validation.contracts import empty_frame
+
+DEFAULT_CHUNK_SIZE = 50_000
+
+#: options the connector understands (erp.options in the run config)
+OPTIONS = {
+    "schema": "schema (PostgreSQL) / database (MariaDB) holding the tables; default the URL's",
+    "prefix": "table-name prefix of the six source tables (e.g. 'erp_' -> erp_customers); default none",
+    "chunk_size": "rows fetched per round trip when streaming reads (default 50000)",
+}
+
+#: sort keys of each entity's frame (rows come back in this order)
+KEYS = {
+    "companies": ["company"],
+    "customers": ["company", "customer_id"],
+    "open_items": ["company", "item_id"],
+    "open_orders": ["company", "order_id"],
+    "payments": ["company", "item_id"],
+    "fx_rates": ["from_currency", "to_currency", "as_of"],
+}
+
+STATE_CUSTOMER_COLUMNS = ["company", "customer_id", "is_blocked", "on_prepayment", "credit_limit", "payment_terms"]
+STATE_ORDER_COLUMNS = ["company", "order_id", "customer_id", "on_hold"]
+
+_ORDER_CHANGES = {"hold_order", "release_order"}
+#: a pending row's effect on the state: change -> (column, value); set_limit takes ``after``
+_EFFECT = {
+    "block": ("is_blocked", True), "unblock": ("is_blocked", False),
+    "set_prepayment": ("on_prepayment", True), "unset_prepayment": ("on_prepayment", False),
+    "hold_order": ("on_hold", True), "release_order": ("on_hold", False),
+}
+_IN_CHUNK = 1000
+
+
+class PlanError(ConnectorError, ValueError):
+    """The plan itself is malformed (unknown change kind, wrong company, bad value)."""
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
+
+
+def _text(value: object) -> str:
+    return "" if _blank(value) else str(value)
+
+
+def coerce(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with exactly ``template``'s columns, in order, cast to its dtypes (vectorised)."""
+    out: dict[str, pd.Series] = {}
+    for name, dtype in template.dtypes.items():
+        s = frame[name].reset_index(drop=True) if name in frame.columns else pd.Series([None] * len(frame), dtype=object)
+        if isinstance(dtype, pd.Int64Dtype):
+            out[name] = pd.to_numeric(s, errors="coerce").astype("Int64")
+        elif dtype.kind == "M":
+            out[name] = pd.to_datetime(s, errors="coerce").dt.normalize().astype("datetime64[ns]")
+        elif dtype.kind == "f":
+            out[name] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif dtype.kind in "iu":
+            out[name] = pd.to_numeric(s, errors="coerce").fillna(0).astype("int64")
+        elif dtype.kind == "b":
+            out[name] = s.astype(object).where(s.notna(), False).astype(bool)
+        else:
+            out[name] = s.astype(object).where(s.notna(), None)
+    return pd.DataFrame(out, columns=list(template.columns))
+
+
+class CanonicalConnector:
+    """etl.ports.ErpConnector over the SPEC §3 tables/views at any SQLAlchemy URL.
+
+    The engine is created on first use; connection problems raise
+    :class:`etl.ports.ConnectorError` naming ``erp.url_env``, never showing the password.
+    """
+
+    #: the configuration setting that holds the URL, named in error messages
+    setting = "erp.url_env"
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - set(OPTIONS))
+        if unknown:
+            raise ConnectorError(f"erp.options: unknown option(s) {', '.join(unknown)} "
+                                 f"(known: {', '.join(sorted(OPTIONS))})")
+        self._url = url
+        try:
+            self.chunk_size = int(opts.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+        except (TypeError, ValueError):
+            raise ConnectorError(f"erp.options.chunk_size: {opts.get('chunk_size')!r} is not a number") from None
+        if self.chunk_size <= 0:
+            raise ConnectorError("erp.options.chunk_size: must be a positive number of rows")
+        self.schema = str(opts["schema"]) if opts.get("schema") else None
+        self.prefix = str(opts.get("prefix") or "")
+        self.tables: CanonicalTables = canonical_tables(self.schema, self.prefix)
+        self._engine: Engine | None = None
+
+    # ------------------------------------------------------------------ engine / errors
+
+    def _scrub(self, text: str) -> str:
+        try:
+            password = make_url(self._url).password
+        except (ArgumentError, ValueError):
+            password = None
+        if password:
+            text = text.replace(str(password), "***")
+        return text
+
+    def _reason(self, exc: BaseException) -> str:
+        orig = getattr(exc, "orig", None) or exc
+        lines = str(orig).strip().splitlines() or [type(orig).__name__]
+        return self._scrub(lines[0].strip() or type(orig).__name__)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            try:
+                url = make_url(self._url)
+                # a server that does not answer fails within seconds, not the OS's TCP timeout
+                connect_args = {"connect_timeout": 10} if url.get_backend_name() in ("postgresql", "mysql") \
+                    and url.get_driver_name() in ("psycopg", "psycopg2", "pymysql") else {}
+                self._engine = create_engine(url, connect_args=connect_args)
+            except (ArgumentError, ValueError):
+                raise ConnectorError(
+                    f"cannot connect to the ERP database ({self.setting}): not a valid SQLAlchemy URL"
+                ) from None
+            except (NoSuchModuleError, ImportError) as exc:
+                raise ConnectorError(
+                    f"cannot connect to the ERP database ({self.setting}): driver not available: {self._reason(exc)}"
+                ) from None
+        return self._engine
+
+    @contextmanager
+    def _connection(self, what: str, *, begin: bool = False) -> Iterator[Connection]:
+        try:
+            conn = self.engine.connect()
+        except DBAPIError as exc:
+            raise ConnectorError(
+                f"cannot connect to the ERP database ({self.setting}): {self._reason(exc)}"
+            ) from None
+        try:
+            if begin:
+                with conn.begin():
+                    yield conn
+            else:
+                yield conn
+        except ConnectorError:
+            raise
+        except SQLAlchemyError as exc:
+            raise ConnectorError(f"cannot {what} ({self.setting}): {self._reason(exc)}") from exc
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        """Dispose of the engine's connection pool."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # ------------------------------------------------------------------ reads
+
+    def _stream(self, conn: Connection, stmt: Select) -> Iterator[pd.DataFrame]:
+        """Run ``stmt`` with a server-side cursor where the driver has one; yield raw chunks."""
+        result = conn.execution_options(stream_results=True, yield_per=self.chunk_size).execute(stmt)
+        keys = list(result.keys())
+        for part in result.partitions():
+            yield pd.DataFrame.from_records(part, columns=keys)
+
+    def _read(self, conn: Connection, entity: str, stmt: Select) -> pd.DataFrame:
+        template = empty_frame(entity)
+        parts = [coerce(chunk, template) for chunk in self._stream(conn, stmt)]
+        if not parts:
+            return template
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return frame.sort_values(KEYS[entity], kind="stable").reset_index(drop=True)
+
+    def _select(self, entity: str, companies: Sequence[str] | None) -> Select:
+        table: Table = getattr(self.tables, entity)
+        stmt = select(*[table.c[name] for name in empty_frame(entity).columns])
+        if companies is not None:
+            stmt = stmt.where(table.c.company.in_(list(dict.fromkeys(map(str, companies)))))
+        return stmt
+
+    def _read_entity(self, entity: str, companies: Sequence[str] | None) -> pd.DataFrame:
+        if companies is not None and not companies:
+            return empty_frame(entity)
+        name = getattr(self.tables, entity).fullname
+        with self._connection(f"read {name}") as conn:
+            return self._read(conn, entity, self._select(entity, companies))
+
+    def read_companies(self, companies: Sequence[str]) -> pd.DataFrame:
+        return self._read_entity("companies", companies)
+
+    def read_customers(self, companies: Sequence[str]) -> pd.DataFrame:
+        return self._read_entity("customers", companies)
+
+    def read_open_items(self, companies: Sequence[str]) -> pd.DataFrame:
+        return self._read_entity("open_items", companies)
+
+    def read_open_orders(self, companies: Sequence[str]) -> pd.DataFrame:
+        return self._read_entity("open_orders", companies)
+
+    def read_payments(self, companies: Sequence[str]) -> pd.DataFrame:
+        return self._read_entity("payments", companies)
+
+    def read_fx_rates(self, companies: Sequence[str]) -> pd.DataFrame:
+        """All rows of fx_rates (rates are not per company)."""
+        return self._read_entity("fx_rates", None)
+
+    # ------------------------------------------------------------------ state
+
+    def read_pending(self, companies: Sequence[str]) -> pd.DataFrame:
+        """Outbound rows of ``companies`` the ERP has not imported yet (imported_at is null), by id."""
+        out = self.tables.decisions_out
+        cols = ["id", "company", "customer_id", "change", "order_id", "after"]
+        if not companies:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+        stmt = (select(*[out.c[c] for c in cols])
+                .where(out.c.company.in_(list(dict.fromkeys(map(str, companies)))), out.c.imported_at.is_(None))
+                .order_by(out.c.id))
+        with self._connection(f"read {out.fullname}") as conn:
+            parts = list(self._stream(conn, stmt))
+        if not parts:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+        return pd.concat(parts, ignore_index=True)
+
+    def read_state(self, companies: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Source state overlaid with the latest pending outbound row per (customer, subject).
+
+        block/unblock -> is_blocked, set/unset_prepayment -> on_prepayment, set_limit ->
+        credit_limit, hold/release_order -> that order's on_hold. ``payment_terms`` is '' (the
+        canonical customers carry no terms value; the ERP restores its own on unset_prepayment).
+        """
+        customers = self._read_entity("customers", companies)
+        orders = self._read_entity("open_orders", companies)
+        customers = customers.assign(payment_terms="")[STATE_CUSTOMER_COLUMNS]
+        orders = orders[STATE_ORDER_COLUMNS].copy()
+        pending = self.read_pending(companies) if companies else None
+        if pending is not None and not pending.empty:
+            customers, orders = overlay(customers, orders, pending)
+        return customers.reset_index(drop=True), orders.reset_index(drop=True)
+
+    # ------------------------------------------------------------------ write
+
+    def apply(self, company: str, changes: pd.DataFrame) -> int:
+        """Insert one company's plan rows into creditctl_decisions_out in ONE transaction.
+
+        The plan is checked first (change kinds, company, customer and order ids present in the
+        source views); any problem, or a database error on any row, writes nothing.
+        """
+        plan = validate_plan(company, changes)
+        if plan.empty:
+            return 0
+        out = self.tables.decisions_out
+        with self._connection(f"write the plan for {company!r} into {out.fullname}", begin=True) as conn:
+            self._check_known(conn, company, plan)
+            now = datetime.now(UTC).replace(tzinfo=None)
+            batch = str(uuid.uuid4())
+            rows = [{"batch_id": batch, "company": company, "customer_id": r.customer_id, "change": r.change,
+                     "order_id": r.order_id, "before": r.before, "after": r.after,
+                     "rule_ids": r.rule_ids or None, "reason": r.reason or None,
+                     "created_at": now, "imported_at": None}
+                    for r in plan.itertuples(index=False)]
+            for start in range(0, len(rows), self.chunk_size):
+                conn.execute(insert(out), rows[start:start + self.chunk_size])
+        return len(rows)
+
+    def _existing(self, conn: Connection, table: Table, column: str, company: str, values: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        values = sorted(set(values))
+        for start in range(0, len(values), _IN_CHUNK):
+            part = values[start:start + _IN_CHUNK]
+            found.update(conn.execute(select(table.c[column]).where(
+                table.c.company == company, table.c[column].in_(part))).scalars())
+        return found
+
+    def _check_known(self, conn: Connection, company: str, plan: pd.DataFrame) -> None:
+        customers = plan["customer_id"].astype(str).tolist()
+        unknown = sorted(set(customers) - self._existing(conn, self.tables.customers, "customer_id", company,
+                                                         customers))
+        if unknown:
+            raise _fail(company, f"unknown customer(s) in {self.tables.customers.fullname}", unknown)
+        orders = plan.loc[plan["change"].isin(list(_ORDER_CHANGES)), "order_id"].astype(str).tolist()
+        if orders:
+            unknown = sorted(set(orders) - self._existing(conn, self.tables.open_orders, "order_id", company, orders))
+            if unknown:
+                raise _fail(company, f"unknown order(s) in {self.tables.open_orders.fullname}", unknown)
+
+
+def _fail(company: str, what: str, names: Sequence[str]) -> ConnectorError:
+    shown = ", ".join(repr(n) for n in list(names)[:5]) + (" …" if len(names) > 5 else "")
+    return ConnectorError(f"apply {company!r}: {what}: {shown}; nothing was written for the company")
+
+
+def validate_plan(company: str, changes: pd.DataFrame) -> pd.DataFrame:
+    """Check a plan before anything is written; returns PLAN_COLUMNS with blanks as ''."""
+    missing = [c for c in ("company", "customer_id", "change") if c not in changes.columns]
+    if missing:
+        raise PlanError(f"plan for {company!r} lacks column(s) {', '.join(missing)} (expected {PLAN_COLUMNS})")
+    plan = changes.copy()
+    for col in PLAN_COLUMNS:
+        if col not in plan.columns:
+            plan[col] = ""
+    plan = plan[PLAN_COLUMNS].reset_index(drop=True)
+    for col in PLAN_COLUMNS:
+        plan[col] = plan[col].map(_text)
+    unknown = sorted(set(plan["change"]) - set(CHANGES))
+    if unknown:
+        raise PlanError(f"plan for {company!r}: unknown change kind(s) {', '.join(map(repr, unknown))} "
+                        f"(known: {', '.join(CHANGES)}); nothing was written")
+    other = sorted(set(plan["company"]) - {company})
+    if other:
+        raise PlanError(f"plan for {company!r} contains rows of other companies: {', '.join(map(repr, other))}")
+    if (plan["customer_id"] == "").any():
+        raise PlanError(f"plan for {company!r}: a row has no customer_id")
+    is_order = plan["change"].isin(list(_ORDER_CHANGES))
+    if (plan.loc[is_order, "order_id"] == "").any():
+        raise PlanError(f"plan for {company!r}: an order change has no order_id")
+    plan.loc[~is_order, "order_id"] = ""
+    for value in plan.loc[plan["change"] == "set_limit", "after"]:
+        try:
+            limit = Decimal(value)
+        except (InvalidOperation, ValueError):
+            raise PlanError(f"set_limit: {value!r} is not a decimal amount") from None
+        if not limit.is_finite() or limit < 0:
+            raise PlanError(f"set_limit: {value!r} is not a non-negative amount")
+    return plan
+
+
+def overlay(customers: pd.DataFrame, orders: pd.DataFrame,
+            pending: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """State with the latest pending outbound row per (company, customer_id, subject[, order]) on top."""
+    p = pending.assign(
+        subject=pending["change"].map(SUBJECT),
+        order_id=pending["order_id"].fillna("").astype(str),
+        company=pending["company"].astype(str), customer_id=pending["customer_id"].astype(str),
+    ).dropna(subset=["subject"])
+    p = p.sort_values("id", kind="stable")
+    customers = customers.copy()
+    orders = orders.copy()
+    cust = p[p["subject"] != "hold"].drop_duplicates(["company", "customer_id", "subject"], keep="last")
+    ckey = pd.MultiIndex.from_frame(customers[["company", "customer_id"]].astype(str))
+    for subject, column in (("block", "is_blocked"), ("prepayment", "on_prepayment"), ("limit", "credit_limit")):
+        rows = cust[cust["subject"] == subject]
+        if rows.empty:
+            continue
+        if subject == "limit":
+            values = pd.to_numeric(rows["after"], errors="coerce").to_numpy()
+        else:
+            values = rows["change"].map(lambda c: _EFFECT[c][1]).to_numpy(dtype=bool)
+        lookup = pd.Series(values, index=pd.MultiIndex.from_frame(rows[["company", "customer_id"]]))
+        hit = ckey.isin(lookup.index)
+        if hit.any():
+            new = lookup.reindex(ckey[hit]).to_numpy()
+            customers.loc[hit, column] = new.astype(customers[column].dtype)
+    holds = p[p["subject"] == "hold"].drop_duplicates(["company", "order_id"], keep="last")
+    if not holds.empty:
+        okey = pd.MultiIndex.from_frame(orders[["company", "order_id"]].astype(str))
+        lookup = pd.Series(holds["change"].map(lambda c: _EFFECT[c][1]).to_numpy(dtype=bool),
+                           index=pd.MultiIndex.from_frame(holds[["company", "order_id"]]))
+        hit = okey.isin(lookup.index)
+        if hit.any():
+            orders.loc[hit, "on_hold"] = lookup.reindex(okey[hit]).to_numpy(dtype=bool)
+    return customers, orders
+
+
+__all__ = ["OPTIONS", "CanonicalConnector", "PlanError", "overlay", "validate_plan"]
