@@ -182,6 +182,57 @@ def demo(
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="Run config (for its state store).")]
 
 
+@app.command()
+def simulate(
+    config: Annotated[Path, typer.Option("--config", help="Run config YAML (its ERP and active rules).")],
+    rules: Annotated[list[Path], typer.Option("--rules", help="Candidate rule file(s).")],
+    baseline: Annotated[list[Path] | None, typer.Option("--baseline", help="Rules to compare with (default: the config's).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date, YYYY-MM-DD (default today).")] = None,
+    out_path: Annotated[Path, typer.Option("--out", help="CSV of the customers whose decision differs.")] = Path("simulation.csv"),
+) -> None:
+    """What candidate rules would decide differently on the ERP's current data. Writes nothing to the ERP."""
+    from zoneinfo import ZoneInfo
+
+    from connectors import make_connector
+    from etl.config import data_dir, load_config
+    from etl.extract import Extract
+    from etl.overrides import apply_overrides
+    from etl.pipeline import decide_all, positions_for
+    from etl.plan import tool_owned
+    from etl.quality import validate_extract
+    from etl.rules import load_ruleset
+    from etl.simulate import diff_decisions
+    from etl.store import StateStore
+
+    run_config = load_config(config)
+    date = _as_of(as_of) or dt.datetime.now(ZoneInfo(run_config.timezone)).date()
+    candidate_rules = load_ruleset(rules)
+    baseline_rules = load_ruleset(baseline or run_config.rules)
+    companies = run_config.erp.companies
+    with err.status("reading the ERP"):
+        connector = make_connector(run_config.erp)
+        extract = Extract(**{e: getattr(connector, f"read_{e}")(companies) for e in Extract.entities()})
+    store = StateStore(run_config.state_url(data_dir()))
+    try:
+        owned = tool_owned(store.audit(companies=companies))
+        active = store.overrides(companies=companies, active_on=date)
+    finally:
+        store.dispose()
+    with err.status("evaluating both rule sets"):
+        positions, _ = positions_for(validate_extract(extract), date, owned)
+        decided = {name: apply_overrides(decide_all(positions, ruleset, date)[2], active, date)
+                   for name, ruleset in (("baseline", baseline_rules), ("candidate", candidate_rules))}
+    diff = diff_decisions(decided["baseline"], decided["candidate"], positions)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    diff.rows.to_csv(out_path, index=False)
+    table = Table("difference", "customers", "exposure", title=f"Candidate vs baseline rules, as of {date}")
+    for row in diff.summary().itertuples():
+        table.add_row(row.change, str(row.customers), f"{row.exposure:,.2f}")
+    out.print(table)
+    out.print(f"{len(diff.rows)} customer(s) decided differently; nothing was written to the ERP", soft_wrap=True)
+    out.print(f"details: {out_path}", soft_wrap=True, highlight=False)
+
+
 def _store(config: Path | None):  # noqa: ANN202 - etl.store.StateStore, imported lazily
     from etl.config import data_dir, load_config
     from etl.store import StateStore
