@@ -7,7 +7,7 @@ from pathlib import Path
 from etl.config import ConfigError, ErpConfig
 from etl.ports import ErpConnector
 
-SUPPORTED = ("demo", "erpnext", "files", "canonical")
+SUPPORTED = ("demo", "erpnext", "files", "canonical", "sap_b1")
 
 
 def make_connector(erp: ErpConfig) -> ErpConnector:
