@@ -44,6 +44,7 @@ def credit_positions(
     owned = tool_owned(store.audit(companies=settings.companies()))
     positions, quarantine = positions_for(validated, settings.as_of_date(), owned)
     quarantine.to_csv(path, index=False)
+    positions.to_csv(run_dir(context.run_id) / "positions.csv", index=False)  # for the run's report
     _guard(quarantine)  # again with the rows quarantined for a missing FX rate
     return Output(positions, metadata={
         "dagster/row_count": len(positions),

@@ -35,8 +35,12 @@ class DecisionDiff:
 def diff_decisions(baseline: pd.DataFrame, candidate: pd.DataFrame, positions: pd.DataFrame) -> DecisionDiff:
     """Compare two decision frames (SPEC §6.1 columns) of the same customers."""
     keys = ["company", "customer_id"]
-    b = baseline.set_index(keys)
-    c = candidate.set_index(keys).reindex(b.index)
+    b, c = baseline.set_index(keys), candidate.set_index(keys)
+    index = b.index.union(c.index)  # a customer on one side only counts as "nothing decided" on the other
+    b, c = b.reindex(index), c.reindex(index)
+    for frame in (b, c):
+        for flag in ("block", "hold", "require_prepayment"):
+            frame[flag] = frame[flag].astype("boolean").fillna(False).astype(bool)
     flags = {
         "newly_blocked": c["block"] & ~b["block"],
         "released_block": b["block"] & ~c["block"],

@@ -225,6 +225,18 @@ class StateStore:
                                .order_by(runs.c.started_at.desc()).limit(1)).mappings().first()
         return dict(row) if row else None
 
+    def previous_run(self, run_id: str) -> dict | None:
+        """The latest succeeded run of the same companies that started before ``run_id``."""
+        this = self.run(run_id)
+        if this is None:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.status == "succeeded",
+                                                  runs.c.companies == this["companies"],
+                                                  runs.c.started_at < this["started_at"])
+                               .order_by(runs.c.started_at.desc()).limit(1)).mappings().first()
+        return dict(row) if row else None
+
     # decisions ----------------------------------------------------------------------------
     def save_decisions(self, run_id: str, frame: pd.DataFrame) -> None:
         cols = [c.name for c in decisions.columns if c.name != "run_id"]
