@@ -18,6 +18,7 @@ from dagster import (
 from assets.decisions import blast_radius, credit_decisions, credit_rules, writeback_plan
 from assets.extract import GROUP, extract_assets, extract_checks
 from assets.positions import credit_positions
+from assets.report import credit_report
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from assets.writeback import erp_state_verified, erp_writeback
 from etl.config import ConfigError, load_config
@@ -25,7 +26,8 @@ from etl.config import ConfigError, load_config
 CONFIG_ENV = "CREDITCTL_CONFIG"
 JOB_NAME = "nightly_credit_control"
 
-all_assets = [*extract_assets, credit_positions, credit_rules, credit_decisions, writeback_plan, erp_writeback]
+all_assets = [*extract_assets, credit_positions, credit_rules, credit_decisions, writeback_plan, erp_writeback,
+              credit_report]
 all_checks = [*extract_checks, blast_radius, erp_state_verified]
 
 nightly_credit_control = define_asset_job(

@@ -241,36 +241,18 @@ def report(
 ) -> None:
     """The run's HTML report: summary, what changed, decisions with reasons, charts, validation."""
     from etl.config import data_dir
-    from etl.report import RunReportData, render_report
+    from etl.report import load_report_data, render_report
 
     store = _store(config)
     try:
-        run_row = store.run(run_id)
-        if run_row is None:
+        data = load_report_data(store, run_id, data_dir() / "runs" / run_id)
+        if data is None:
             raise Usage(f"--run {run_id}: no such run in the state store {store.url}")
-        previous = store.previous_run(run_id)
-        data = RunReportData(
-            run=run_row,
-            decisions=store.decisions(run_id),
-            positions=_read_csv(data_dir() / "runs" / run_id / "positions.csv"),
-            previous=store.decisions(previous["run_id"]) if previous else None,
-            audit=store.audit(run_id=run_id),
-            plan=_read_csv(data_dir() / "runs" / run_id / "plan.csv"),
-            quarantine=_read_csv(data_dir() / "runs" / run_id / "quarantine.csv"),
-        )
     finally:
         store.dispose()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(render_report(data), encoding="utf-8")
     out.print(f"report: {out_path}", soft_wrap=True, highlight=False)
-
-
-def _read_csv(path: Path):  # noqa: ANN202 - a DataFrame (empty when the run folder lacks the file)
-    import pandas as pd
-
-    if not path.is_file():
-        return pd.DataFrame()
-    return pd.read_csv(path, dtype={"customer_id": str, "company": str, "order_id": str, "key": str})
 
 
 def _store(config: Path | None):  # noqa: ANN202 - etl.store.StateStore, imported lazily
@@ -447,6 +429,7 @@ def _print_summary(run_id: str, store_url: str, folder: Path) -> None:
         f"decisions: {folder / 'decisions.csv'}",
         f"plan: {folder / 'plan.csv'}",
         f"quarantine: {folder / 'quarantine.csv'}",
+        f"report: {folder / 'report.html'}",
         f"state store: {store_url}",
     ]
     if mode != "apply":

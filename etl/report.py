@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 import matplotlib
@@ -19,6 +20,7 @@ import pandas as pd  # noqa: E402
 
 from etl.decisions import ACTIONS  # noqa: E402
 from etl.simulate import diff_decisions  # noqa: E402
+from etl.store import StateStore  # noqa: E402
 
 BUCKETS = ["not_due", "overdue_1_30", "overdue_31_60", "overdue_61_90", "overdue_91_plus"]
 
@@ -34,6 +36,30 @@ class RunReportData:
     audit: pd.DataFrame  # the changes written by this run
     plan: pd.DataFrame  # the planned changes (PLAN_COLUMNS)
     quarantine: pd.DataFrame  # QUARANTINE_COLUMNS
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A run-folder CSV; empty when the folder no longer has it."""
+    if not path.is_file():
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype={"customer_id": str, "company": str, "order_id": str, "key": str})
+
+
+def load_report_data(store: StateStore, run_id: str, folder: Path) -> RunReportData | None:
+    """The report's inputs: the run's rows in the state store and the files in its run folder."""
+    run = store.run(run_id)
+    if run is None:
+        return None
+    previous = store.previous_run(run_id)
+    return RunReportData(
+        run=run,
+        decisions=store.decisions(run_id),
+        positions=_read_csv(folder / "positions.csv"),
+        previous=store.decisions(previous["run_id"]) if previous else None,
+        audit=store.audit(run_id=run_id),
+        plan=_read_csv(folder / "plan.csv"),
+        quarantine=_read_csv(folder / "quarantine.csv"),
+    )
 
 
 def _png(fig: plt.Figure) -> str:

@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 ASSETS = {
     "erp_companies", "erp_customers", "erp_open_items", "erp_open_orders", "erp_payments", "fx_rates",
-    "credit_positions", "credit_rules", "credit_decisions", "writeback_plan", "erp_writeback",
+    "credit_positions", "credit_rules", "credit_decisions", "writeback_plan", "erp_writeback", "credit_report",
 }
 EXTRACTS = ("erp_companies", "erp_customers", "erp_open_items", "erp_open_orders", "erp_payments", "fx_rates")
 CHECKS = {

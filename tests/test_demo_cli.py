@@ -17,6 +17,8 @@ def test_demo_twice_second_run_writes_nothing(capsys, monkeypatch) -> None:
     assert written > 0
     assert re.search(r"run id: [0-9a-f-]{36}", first.out)
     assert "decisions.csv" in first.out and "state store: sqlite:///" in first.out
+    report = re.search(r"report: (\S+)", first.out).group(1)
+    assert "<h1>Credit control run 2026-11-28</h1>" in open(report, encoding="utf-8").read()
 
     second = run_cli(capsys, monkeypatch, "demo", "--customers", "300", "--as-of", "2026-11-28")
     assert second.code == 0, second.err
