@@ -13,15 +13,11 @@ import pandas as pd
 
 from etl.decisions import decide
 from etl.extract import Extract
-from etl.plan import WritebackPlan, build_plan, limit_base
+from etl.plan import WritebackPlan, limit_base
 from etl.positions import compute_positions
 from etl.quality import ValidatedExtract, validate_extract
 from etl.rules import RuleSet, evaluate_rules
 from validation.quarantine import QUARANTINE_COLUMNS
-
-
-class GuardError(RuntimeError):
-    """A guard tripped: the run fails closed, nothing is written. One line, says what to do."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +133,6 @@ def blast_radius_problem(plan: WritebackPlan, max_new_blocks_percent: float, app
 
 
 __all__ = [
-    "Evaluation", "GuardError", "blast_radius_problem", "build_plan", "customer_drop_problem", "decide_all",
+    "Evaluation", "blast_radius_problem", "customer_drop_problem", "decide_all",
     "evaluate", "extract_guard_problems", "positions_for", "previous_customer_count", "quarantine_percent",
 ]
