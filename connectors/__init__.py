@@ -7,7 +7,7 @@ from pathlib import Path
 from etl.config import ConfigError, ErpConfig
 from etl.ports import ErpConnector
 
-SUPPORTED = ("demo", "erpnext", "files", "canonical", "sap_b1")
+SUPPORTED = ("demo", "erpnext", "files", "canonical", "sap_b1", "odoo")
 
 
 def make_connector(erp: ErpConfig) -> ErpConnector:
@@ -24,15 +24,15 @@ def make_connector(erp: ErpConfig) -> ErpConnector:
         from connectors.files import FilesConnector
 
         return FilesConnector(Path(_option(erp, "path")))
-    if erp.kind == "canonical" and "canonical" in SUPPORTED:
+    if erp.kind == "canonical":
         from connectors.canonical import CanonicalConnector
 
         return CanonicalConnector(erp.url(), erp.options)
-    if erp.kind == "odoo" and "odoo" in SUPPORTED:
+    if erp.kind == "odoo":
         from connectors.odoo import OdooConnector
 
         return OdooConnector(erp.url(), erp.options)
-    if erp.kind == "sap_b1" and "sap_b1" in SUPPORTED:
+    if erp.kind == "sap_b1":
         from connectors.sap_b1 import SapB1Connector
 
         return SapB1Connector(erp.url(), erp.options)

@@ -255,6 +255,29 @@ def report(
     out.print(f"report: {out_path}", soft_wrap=True, highlight=False)
 
 
+connector_app = typer.Typer(no_args_is_help=True, help="Connector set-up.")
+app.add_typer(connector_app, name="connector")
+
+
+@connector_app.command("setup")
+def connector_setup(
+    kind: Annotated[str, typer.Argument(help="The connector to set up: odoo.")],
+    config: Annotated[Path, typer.Option("--config", help="Run config YAML (its erp.url_env names the database).")],
+) -> None:
+    """One-time ERP set-up a connector needs (Odoo: the custom order-hold fields on sale_order)."""
+    from etl.config import load_config
+
+    if kind != "odoo":
+        raise Usage(f"connector setup {kind!r}: only odoo needs a set-up")
+    run_config = load_config(config)
+    if run_config.erp.kind != "odoo":
+        raise Usage(f"{config}: erp.kind is {run_config.erp.kind}, not odoo")
+    from connectors.odoo import setup
+
+    added = setup(run_config.erp.url())
+    out.print(f"added {', '.join(added)} to sale_order" if added else "sale_order already has the credit-hold fields")
+
+
 def _store(config: Path | None):  # noqa: ANN202 - etl.store.StateStore, imported lazily
     from etl.config import data_dir, load_config
     from etl.store import StateStore

@@ -1,0 +1,202 @@
+"""OdooConnector: etl.ports.ErpConnector over an Odoo 17 / 18 PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from connectors.odoo import read, write
+from connectors.odoo.schema import SETUP_DDL, VERSIONS, tables
+from etl.ports import ConnectorError
+from validation.contracts import empty_frame
+
+DEFAULT_VERSION = 18
+DEFAULT_PREPAYMENT_TERM = "Prepayment"
+DEFAULT_CHUNK_SIZE = 50_000
+#: seconds to wait for the server before giving up (libpq connect_timeout)
+CONNECT_TIMEOUT = 5
+
+#: options the connector understands (erp.options in the run config)
+OPTIONS = {
+    "version": "Odoo major version, 17 (ir_property) or 18 (jsonb company-dependent fields); default 18",
+    "prepayment_term": "name (en_US) of the account.payment.term meaning 'on prepayment' (default Prepayment)",
+    "chunk_size": "rows fetched per round trip when streaming reads (default 50000)",
+}
+
+SETTING = "erp.url_env"
+
+
+def _scrub(url: str, message: str) -> str:
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        password = None
+    return message.replace(str(password), "***") if password else message
+
+
+def _reason(url: str, exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines() or [type(orig).__name__]
+    return _scrub(url, lines[0])
+
+
+def _engine(url: str) -> Engine:
+    try:
+        return create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT}, pool_pre_ping=True)
+    except (ArgumentError, ValueError):
+        raise ConnectorError(f"cannot connect to the ERP database ({SETTING}): not a valid SQLAlchemy URL") from None
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConnectorError(
+            f"cannot connect to the ERP database ({SETTING}): driver not available: {_reason(url, exc)}") from None
+
+
+class OdooConnector:
+    """Read the canonical frames from Odoo tables and apply writeback plans.
+
+    ``url`` is a SQLAlchemy PostgreSQL URL (``postgresql+psycopg://…``). The engine is created on
+    first use; connection problems raise :class:`etl.ports.ConnectorError` naming ``erp.url_env``,
+    never showing the password.
+    """
+
+    setting = SETTING
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - set(OPTIONS))
+        if unknown:
+            raise ConnectorError(f"erp.options: unknown option(s) {', '.join(unknown)} "
+                                 f"(known: {', '.join(sorted(OPTIONS))})")
+        try:
+            self.version = int(opts.get("version") or DEFAULT_VERSION)
+        except (TypeError, ValueError):
+            raise ConnectorError(f"erp.options.version: {opts.get('version')!r} is not 17 or 18") from None
+        if self.version not in VERSIONS:
+            raise ConnectorError(f"erp.options.version: {self.version} is not supported (use 17 or 18)")
+        self.prepayment_term = str(opts.get("prepayment_term") or DEFAULT_PREPAYMENT_TERM)
+        try:
+            self.chunk_size = int(opts.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+        except (TypeError, ValueError):
+            raise ConnectorError(f"erp.options.chunk_size: {opts.get('chunk_size')!r} is not a number") from None
+        if self.chunk_size <= 0:
+            raise ConnectorError("erp.options.chunk_size: must be a positive number of rows")
+        self._url = url
+        self.tables = tables(self.version)
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = _engine(self._url)
+        return self._engine
+
+    @contextmanager
+    def _connection(self, what: str, *, begin: bool = False) -> Iterator[Connection]:
+        try:
+            conn = self.engine.connect()
+        except DBAPIError as exc:
+            raise ConnectorError(
+                f"cannot connect to the ERP database ({self.setting}): {_reason(self._url, exc)}") from None
+        try:
+            if begin:
+                with conn.begin():
+                    yield conn
+            else:
+                yield conn
+        except ConnectorError:
+            raise
+        except SQLAlchemyError as exc:
+            raise ConnectorError(f"cannot {what} ({self.setting}): {_reason(self._url, exc)}") from exc
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # ------------------------------------------------------------------ reads
+
+    def read_companies(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("companies")
+        with self._connection("read res_company") as conn:
+            return read.read_companies(conn, self.tables, companies, self.chunk_size)
+
+    def read_customers(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("customers")
+        with self._connection("read customers") as conn:
+            raw = read.read_customers_raw(conn, self.tables, companies, self.chunk_size, self.prepayment_term)
+        return raw.drop(columns="payment_terms")
+
+    def read_open_items(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("open_items")
+        with self._connection("read open items") as conn:
+            return read.read_open_items(conn, self.tables, companies, self.chunk_size)
+
+    def read_open_orders(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("open_orders")
+        with self._connection("read open orders") as conn:
+            return read.read_open_orders(conn, self.tables, companies, self.chunk_size)
+
+    def read_payments(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("payments")
+        with self._connection("read payment history") as conn:
+            return read.read_payments(conn, self.tables, companies, self.chunk_size)
+
+    def read_fx_rates(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("fx_rates")
+        with self._connection("read res_currency_rate") as conn:
+            return read.read_fx_rates(conn, self.tables, companies, self.chunk_size)
+
+    def read_state(self, companies: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if not companies:
+            customers = empty_frame("customers").assign(payment_terms=pd.Series([], dtype=object))
+            return customers[read.STATE_CUSTOMER_COLUMNS], empty_frame("open_orders")[read.STATE_ORDER_COLUMNS]
+        with self._connection("read the ERP state") as conn:
+            customers = read.read_customers_raw(conn, self.tables, companies, self.chunk_size, self.prepayment_term)
+            orders = read.read_open_orders(conn, self.tables, companies, self.chunk_size)
+        return (customers[read.STATE_CUSTOMER_COLUMNS].reset_index(drop=True),
+                orders[read.STATE_ORDER_COLUMNS].reset_index(drop=True))
+
+    # ------------------------------------------------------------------ write
+
+    def apply(self, company: str, changes: pd.DataFrame) -> int:
+        """Apply one company's plan rows in ONE transaction (see connectors.odoo.write)."""
+        plan = write.validate_plan(company, changes)
+        if plan.empty:
+            return 0
+        with self._connection(f"write the plan for {company!r}", begin=True) as conn:
+            return write.apply_plan(conn, self.tables, company, plan, prepayment_term=self.prepayment_term)
+
+
+def setup(url: str) -> list[str]:
+    """Add sale_order.x_credit_hold (boolean, default false) and x_credit_hold_reason (text) if missing.
+
+    Idempotent; returns the columns that were added (empty when they already existed). Raises
+    :class:`ConnectorError` naming ``erp.url_env`` when the database cannot be reached.
+    """
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            existing = {c for c in ("x_credit_hold", "x_credit_hold_reason")
+                        if conn.execute(text(
+                            "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                            "AND table_name = 'sale_order' AND column_name = :col"), {"col": c}).scalar()}
+            for ddl in SETUP_DDL:
+                conn.execute(text(ddl))
+        return [c for c in ("x_credit_hold", "x_credit_hold_reason") if c not in existing]
+    except DBAPIError as exc:
+        raise ConnectorError(f"cannot set up the Odoo database ({SETTING}): {_reason(url, exc)}") from None
+    finally:
+        engine.dispose()
