@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, create_engine, insert, select
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
 from connectors.canonical_schema import CanonicalTables, canonical_tables
+from connectors.sql import SqlConnector
 from etl.plan import CHANGES, PLAN_COLUMNS, SUBJECT
 from etl.ports import ConnectorError
 from validation.contracts import empty_frame
@@ -96,15 +95,13 @@ def coerce(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=list(template.columns))
 
 
-class CanonicalConnector:
+class CanonicalConnector(SqlConnector):
     """etl.ports.ErpConnector over the SPEC §3 tables/views at any SQLAlchemy URL.
 
     The engine is created on first use; connection problems raise
     :class:`etl.ports.ConnectorError` naming ``erp.url_env``, never showing the password.
     """
 
-    #: the configuration setting that holds the URL, named in error messages
-    setting = "erp.url_env"
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
@@ -125,66 +122,6 @@ class CanonicalConnector:
         self._engine: Engine | None = None
 
     # ------------------------------------------------------------------ engine / errors
-
-    def _scrub(self, text: str) -> str:
-        try:
-            password = make_url(self._url).password
-        except (ArgumentError, ValueError):
-            password = None
-        if password:
-            text = text.replace(str(password), "***")
-        return text
-
-    def _reason(self, exc: BaseException) -> str:
-        orig = getattr(exc, "orig", None) or exc
-        lines = str(orig).strip().splitlines() or [type(orig).__name__]
-        return self._scrub(lines[0].strip() or type(orig).__name__)
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            try:
-                url = make_url(self._url)
-                # a server that does not answer fails within seconds, not the OS's TCP timeout
-                connect_args = {"connect_timeout": 10} if url.get_backend_name() in ("postgresql", "mysql") \
-                    and url.get_driver_name() in ("psycopg", "psycopg2", "pymysql") else {}
-                self._engine = create_engine(url, connect_args=connect_args)
-            except (ArgumentError, ValueError):
-                raise ConnectorError(
-                    f"cannot connect to the ERP database ({self.setting}): not a valid SQLAlchemy URL"
-                ) from None
-            except (NoSuchModuleError, ImportError) as exc:
-                raise ConnectorError(
-                    f"cannot connect to the ERP database ({self.setting}): driver not available: {self._reason(exc)}"
-                ) from None
-        return self._engine
-
-    @contextmanager
-    def _connection(self, what: str, *, begin: bool = False) -> Iterator[Connection]:
-        try:
-            conn = self.engine.connect()
-        except DBAPIError as exc:
-            raise ConnectorError(
-                f"cannot connect to the ERP database ({self.setting}): {self._reason(exc)}"
-            ) from None
-        try:
-            if begin:
-                with conn.begin():
-                    yield conn
-            else:
-                yield conn
-        except ConnectorError:
-            raise
-        except SQLAlchemyError as exc:
-            raise ConnectorError(f"cannot {what} ({self.setting}): {self._reason(exc)}") from exc
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        """Dispose of the engine's connection pool."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
     # ------------------------------------------------------------------ reads
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import create_engine
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.engine import Engine
 
 from connectors.erpnext import read, write
+from connectors.sql import SqlConnector
 from etl.ports import ConnectorError
 from validation.contracts import empty_frame
 
@@ -27,7 +25,7 @@ OPTIONS = {
 }
 
 
-class ErpNextConnector:
+class ErpNextConnector(SqlConnector):
     """Read the canonical frames from ERPNext tables and apply writeback plans.
 
     ``url`` is a SQLAlchemy URL (``mysql+pymysql://…``, ``mysql+pyodbc://…``, ``sqlite:///…``).
@@ -35,8 +33,6 @@ class ErpNextConnector:
     :class:`etl.ports.ConnectorError` naming the setting to fix, never showing the password.
     """
 
-    #: the configuration setting that holds the URL, named in error messages
-    setting = "erp.url_env"
     #: option keys accepted besides OPTIONS (the demo connector's ``path``)
     extra_options: frozenset[str] = frozenset()
 
@@ -59,68 +55,6 @@ class ErpNextConnector:
             raise ConnectorError(f"erp.options.order_amounts: {self.order_amounts!r} (use base or document)")
         self.comment_owner = str(opts.get("comment_owner") or "Administrator")
         self._engine: Engine | None = None
-
-    # ------------------------------------------------------------------ engine / errors
-
-    def _scrub(self, text: str) -> str:
-        try:
-            password = make_url(self._url).password
-        except (ArgumentError, ValueError):
-            password = None
-        if password:
-            text = text.replace(str(password), "***")
-        return text
-
-    def _reason(self, exc: BaseException) -> str:
-        orig = getattr(exc, "orig", None) or exc
-        lines = str(orig).strip().splitlines() or [type(orig).__name__]
-        return self._scrub(lines[0])
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            try:
-                self._engine = create_engine(self._url)
-            except (ArgumentError, ValueError):
-                raise ConnectorError(
-                    f"cannot connect to the ERP database ({self.setting}): not a valid SQLAlchemy URL"
-                ) from None
-            except (NoSuchModuleError, ImportError) as exc:
-                raise ConnectorError(
-                    f"cannot connect to the ERP database ({self.setting}): driver not available: {self._reason(exc)}"
-                ) from None
-        return self._engine
-
-    def _check_target(self) -> None:
-        """Hook for subclasses (the demo checks its file exists)."""
-
-    @contextmanager
-    def _connection(self, what: str, *, begin: bool = False) -> Iterator[Connection]:
-        self._check_target()
-        try:
-            conn = self.engine.connect()
-        except DBAPIError as exc:
-            raise ConnectorError(
-                f"cannot connect to the ERP database ({self.setting}): {self._reason(exc)}"
-            ) from None
-        try:
-            if begin:
-                with conn.begin():
-                    yield conn
-            else:
-                yield conn
-        except ConnectorError:
-            raise
-        except SQLAlchemyError as exc:
-            raise ConnectorError(f"cannot {what} ({self.setting}): {self._reason(exc)}") from exc
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        """Dispose of the engine's connection pool."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
     # ------------------------------------------------------------------ reads
 

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from connectors.odoo import read, write
 from connectors.odoo.schema import SETUP_DDL, VERSIONS, tables
+from connectors.sql import SqlConnector
 from etl.ports import ConnectorError
 from validation.contracts import empty_frame
 
 DEFAULT_VERSION = 18
 DEFAULT_PREPAYMENT_TERM = "Prepayment"
 DEFAULT_CHUNK_SIZE = 50_000
-#: seconds to wait for the server before giving up (libpq connect_timeout)
-CONNECT_TIMEOUT = 5
-
 #: options the connector understands (erp.options in the run config)
 OPTIONS = {
     "version": "Odoo major version, 17 (ir_property) or 18 (jsonb company-dependent fields); default 18",
@@ -29,34 +25,7 @@ OPTIONS = {
     "chunk_size": "rows fetched per round trip when streaming reads (default 50000)",
 }
 
-SETTING = "erp.url_env"
-
-
-def _scrub(url: str, message: str) -> str:
-    try:
-        password = make_url(url).password
-    except (ArgumentError, ValueError):
-        password = None
-    return message.replace(str(password), "***") if password else message
-
-
-def _reason(url: str, exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines() or [type(orig).__name__]
-    return _scrub(url, lines[0])
-
-
-def _engine(url: str) -> Engine:
-    try:
-        return create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT}, pool_pre_ping=True)
-    except (ArgumentError, ValueError):
-        raise ConnectorError(f"cannot connect to the ERP database ({SETTING}): not a valid SQLAlchemy URL") from None
-    except (NoSuchModuleError, ImportError) as exc:
-        raise ConnectorError(
-            f"cannot connect to the ERP database ({SETTING}): driver not available: {_reason(url, exc)}") from None
-
-
-class OdooConnector:
+class OdooConnector(SqlConnector):
     """Read the canonical frames from Odoo tables and apply writeback plans.
 
     ``url`` is a SQLAlchemy PostgreSQL URL (``postgresql+psycopg://…``). The engine is created on
@@ -64,7 +33,6 @@ class OdooConnector:
     never showing the password.
     """
 
-    setting = SETTING
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
@@ -88,37 +56,6 @@ class OdooConnector:
         self._url = url
         self.tables = tables(self.version)
         self._engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = _engine(self._url)
-        return self._engine
-
-    @contextmanager
-    def _connection(self, what: str, *, begin: bool = False) -> Iterator[Connection]:
-        try:
-            conn = self.engine.connect()
-        except DBAPIError as exc:
-            raise ConnectorError(
-                f"cannot connect to the ERP database ({self.setting}): {_reason(self._url, exc)}") from None
-        try:
-            if begin:
-                with conn.begin():
-                    yield conn
-            else:
-                yield conn
-        except ConnectorError:
-            raise
-        except SQLAlchemyError as exc:
-            raise ConnectorError(f"cannot {what} ({self.setting}): {_reason(self._url, exc)}") from exc
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
     # ------------------------------------------------------------------ reads
 
@@ -186,9 +123,9 @@ def setup(url: str) -> list[str]:
     Idempotent; returns the columns that were added (empty when they already existed). Raises
     :class:`ConnectorError` naming ``erp.url_env`` when the database cannot be reached.
     """
-    engine = _engine(url)
+    database = OdooConnector(url)
     try:
-        with engine.begin() as conn:
+        with database._connection("set up the Odoo database", begin=True) as conn:
             existing = {c for c in ("x_credit_hold", "x_credit_hold_reason")
                         if conn.execute(text(
                             "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
@@ -196,7 +133,5 @@ def setup(url: str) -> list[str]:
             for ddl in SETUP_DDL:
                 conn.execute(text(ddl))
         return [c for c in ("x_credit_hold", "x_credit_hold_reason") if c not in existing]
-    except DBAPIError as exc:
-        raise ConnectorError(f"cannot set up the Odoo database ({SETTING}): {_reason(url, exc)}") from None
     finally:
-        engine.dispose()
+        database.close()

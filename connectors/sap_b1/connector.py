@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, create_engine, insert, select
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
 from connectors.erpnext.read import read_frame
 from connectors.erpnext.write import validate_plan
 from connectors.sap_b1 import read
 from connectors.sap_b1 import schema as t
+from connectors.sql import SqlConnector
 from etl.plan import SUBJECT
 from etl.ports import ConnectorError
 from validation.contracts import empty_frame
@@ -38,14 +37,13 @@ STATE_ORDER_COLUMNS = ["company", "order_id", "customer_id", "on_hold"]
 _IN_CHUNK = 500
 
 
-class SapB1Connector:
+class SapB1Connector(SqlConnector):
     """Read canonical frames from a B1 company database; write plans to ``credit_decisions_out``.
 
     ``url``: SQLAlchemy URL (``mssql+pyodbc://…`` in production). Connection problems raise
     :class:`etl.ports.ConnectorError` naming ``erp.url_env``, never showing the password.
     """
 
-    setting = "erp.url_env"
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
@@ -63,56 +61,6 @@ class SapB1Connector:
         if self.chunk_size <= 0:
             raise ConnectorError("erp.options.chunk_size: must be a positive number of rows")
         self._engine: Engine | None = None
-
-    # ------------------------------------------------------------------ engine / errors
-
-    def _reason(self, exc: BaseException) -> str:
-        orig = getattr(exc, "orig", None) or exc
-        text = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-        try:
-            password = make_url(self._url).password
-        except (ArgumentError, ValueError):
-            password = None
-        return text.replace(str(password), "***") if password else text
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            prefix = f"cannot connect to the ERP database ({self.setting})"
-            try:
-                backend = make_url(self._url).get_backend_name()
-                args = {"postgresql": {"connect_timeout": CONNECT_TIMEOUT},
-                        "mssql": {"timeout": CONNECT_TIMEOUT}}.get(backend, {})
-                self._engine = create_engine(self._url, connect_args=args)
-            except (ArgumentError, ValueError):
-                raise ConnectorError(f"{prefix}: not a valid SQLAlchemy URL") from None
-            except (NoSuchModuleError, ImportError) as exc:
-                raise ConnectorError(f"{prefix}: driver not available: {self._reason(exc)}") from None
-        return self._engine
-
-    @contextmanager
-    def _connection(self, what: str, *, begin: bool = False) -> Iterator[Connection]:
-        try:
-            conn = self.engine.connect()
-        except DBAPIError as exc:
-            raise ConnectorError(f"cannot connect to the ERP database ({self.setting}): {self._reason(exc)}") from None
-        try:
-            if begin:
-                with conn.begin():
-                    yield conn
-            else:
-                yield conn
-        except ConnectorError:
-            raise
-        except SQLAlchemyError as exc:
-            raise ConnectorError(f"cannot {what} ({self.setting}): {self._reason(exc)}") from exc
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
     # ------------------------------------------------------------------ company
 
