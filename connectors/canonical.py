@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
 from connectors.canonical_schema import CanonicalTables, canonical_tables
-from connectors.sql import SqlConnector
+from connectors.sql import SqlConnector, coerce, stream
 from etl.plan import CHANGES, PLAN_COLUMNS, SUBJECT
 from etl.ports import ConnectorError
 from validation.contracts import empty_frame
@@ -75,26 +75,6 @@ def _text(value: object) -> str:
     return "" if _blank(value) else str(value)
 
 
-def coerce(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with exactly ``template``'s columns, in order, cast to its dtypes (vectorised)."""
-    out: dict[str, pd.Series] = {}
-    for name, dtype in template.dtypes.items():
-        s = frame[name].reset_index(drop=True) if name in frame.columns else pd.Series([None] * len(frame), dtype=object)
-        if isinstance(dtype, pd.Int64Dtype):
-            out[name] = pd.to_numeric(s, errors="coerce").astype("Int64")
-        elif dtype.kind == "M":
-            out[name] = pd.to_datetime(s, errors="coerce").dt.normalize().astype("datetime64[ns]")
-        elif dtype.kind == "f":
-            out[name] = pd.to_numeric(s, errors="coerce").astype("float64")
-        elif dtype.kind in "iu":
-            out[name] = pd.to_numeric(s, errors="coerce").fillna(0).astype("int64")
-        elif dtype.kind == "b":
-            out[name] = s.astype(object).where(s.notna(), False).astype(bool)
-        else:
-            out[name] = s.astype(object).where(s.notna(), None)
-    return pd.DataFrame(out, columns=list(template.columns))
-
-
 class CanonicalConnector(SqlConnector):
     """etl.ports.ErpConnector over the SPEC §3 tables/views at any SQLAlchemy URL.
 
@@ -126,11 +106,7 @@ class CanonicalConnector(SqlConnector):
     # ------------------------------------------------------------------ reads
 
     def _stream(self, conn: Connection, stmt: Select) -> Iterator[pd.DataFrame]:
-        """Run ``stmt`` with a server-side cursor where the driver has one; yield raw chunks."""
-        result = conn.execution_options(stream_results=True, yield_per=self.chunk_size).execute(stmt)
-        keys = list(result.keys())
-        for part in result.partitions():
-            yield pd.DataFrame.from_records(part, columns=keys)
+        return stream(conn, stmt, self.chunk_size)
 
     def _read(self, conn: Connection, entity: str, stmt: Select) -> pd.DataFrame:
         template = empty_frame(entity)

@@ -7,12 +7,14 @@ fails within the connect timeout instead of hanging the nightly run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+import pandas as pd
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.sql import Select
 
 from etl.ports import ConnectorError
 
@@ -91,3 +93,65 @@ class SqlConnector:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+# --------------------------------------------------------------------------- streaming + dtypes
+
+
+def stream(conn: Connection, stmt: Select, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """Run ``stmt`` with a server-side cursor where the driver has one; yield DataFrame chunks."""
+    result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(stmt)
+    keys = list(result.keys())
+    for part in result.partitions():
+        yield pd.DataFrame.from_records(part, columns=keys)
+
+
+def _typed(s: pd.Series, parsed: pd.Series, dtype: str) -> pd.Series:
+    """``parsed`` cast to ``dtype``, or the raw values when any could not be parsed.
+
+    A value the database gave that does not parse (or a null where the type has none) must not
+    turn into a silent null, 0 or False here: the raw column goes on and the data contract
+    quarantines exactly those rows.
+    """
+    unparsed = parsed.isna() & s.notna()
+    if unparsed.any():
+        return s.astype(object).where(s.notna(), None)
+    return parsed.astype(dtype)
+
+
+def coerce(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with exactly ``template``'s columns, in order, in its dtypes where the values allow."""
+    out: dict[str, pd.Series] = {}
+    for name, dtype in template.dtypes.items():
+        s = frame[name].reset_index(drop=True) if name in frame.columns else pd.Series([None] * len(frame), dtype=object)
+        if isinstance(dtype, pd.Int64Dtype):
+            out[name] = _typed(s, pd.to_numeric(s, errors="coerce"), "Int64")
+        elif dtype.kind == "M":
+            out[name] = _typed(s, pd.to_datetime(s, errors="coerce").dt.normalize(), "datetime64[ns]")
+        elif dtype.kind == "f":
+            out[name] = _typed(s, pd.to_numeric(s, errors="coerce"), "float64")
+        elif dtype.kind in "iu" or dtype.kind == "b":
+            # not nullable: a null stays null (object) and fails the contract instead of becoming 0/False
+            parsed = pd.to_numeric(s, errors="coerce") if s.dtype == object else s
+            ok = parsed.notna().all() and (dtype.kind != "b" or parsed.isin([0, 1]).all())
+            out[name] = parsed.astype("int64" if dtype.kind != "b" else bool) if ok else s.astype(object).where(s.notna(), None)
+        else:
+            out[name] = s.astype(object).where(s.notna(), None)
+    return pd.DataFrame(out, columns=list(template.columns))
+
+
+def read_frame(conn: Connection, stmt: Select, template: pd.DataFrame, chunk_size: int,
+               transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+               sort: Sequence[str] = ()) -> pd.DataFrame:
+    """Stream ``stmt``, optionally ``transform`` each raw chunk, coerce to ``template``, concat."""
+    parts = []
+    for chunk in stream(conn, stmt, chunk_size):
+        if transform is not None:
+            chunk = transform(chunk)
+        parts.append(coerce(chunk, template))
+    if not parts:
+        return template.iloc[0:0].copy()
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if sort:
+        frame = frame.sort_values(list(sort), kind="stable").reset_index(drop=True)
+    return frame

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from connectors.erpnext import schema as t
+from connectors.sql import coerce, read_frame, stream  # noqa: F401 - re-exported for the other connectors
 from validation.contracts import empty_frame
 
 #: an outstanding amount smaller than this is zero (decimal(21,9) sums, float on SQLite)
@@ -54,51 +55,6 @@ def _money(expr):
 
 
 # --------------------------------------------------------------------------- streaming + dtypes
-
-
-def stream(conn: Connection, stmt: Select, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """Run ``stmt`` with a server-side cursor where the driver has one; yield DataFrame chunks."""
-    result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(stmt)
-    keys = list(result.keys())
-    for part in result.partitions():
-        yield pd.DataFrame.from_records(part, columns=keys)
-
-
-def coerce(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with exactly ``template``'s columns, in order, cast to its dtypes (vectorised)."""
-    out: dict[str, pd.Series] = {}
-    for name, dtype in template.dtypes.items():
-        s = frame[name] if name in frame.columns else pd.Series([None] * len(frame), dtype=object)
-        s = s.reset_index(drop=True)
-        if isinstance(dtype, pd.Int64Dtype):
-            out[name] = pd.to_numeric(s, errors="coerce").astype("Int64")
-        elif dtype.kind == "M":
-            out[name] = pd.to_datetime(s, errors="coerce").dt.normalize().astype("datetime64[ns]")
-        elif dtype.kind == "f":
-            out[name] = pd.to_numeric(s, errors="coerce").astype("float64")
-        elif dtype.kind in "iu":
-            out[name] = pd.to_numeric(s, errors="coerce").fillna(0).astype("int64")
-        elif dtype.kind == "b":
-            out[name] = s.fillna(False).astype(bool) if s.dtype == object else s.fillna(0).astype(bool)
-        else:
-            out[name] = s.astype(object).where(s.notna(), None)
-    return pd.DataFrame(out, columns=list(template.columns))
-
-
-def read_frame(conn: Connection, stmt: Select, template: pd.DataFrame, chunk_size: int,
-               transform=None, sort: Sequence[str] = ()) -> pd.DataFrame:
-    """Stream ``stmt``, optionally ``transform`` each raw chunk, coerce to ``template``, concat."""
-    parts = []
-    for chunk in stream(conn, stmt, chunk_size):
-        if transform is not None:
-            chunk = transform(chunk)
-        parts.append(coerce(chunk, template))
-    if not parts:
-        return template.iloc[0:0].copy()
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    if sort:
-        frame = frame.sort_values(list(sort), kind="stable").reset_index(drop=True)
-    return frame
 
 
 def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterator[list[str]]:

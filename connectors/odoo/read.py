@@ -8,7 +8,7 @@ docs/connectors/odoo.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import (
@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from connectors.odoo.schema import OdooTables
+from connectors.sql import coerce, read_frame, stream  # noqa: F401
 from validation.contracts import empty_frame
 
 #: an amount smaller than this is zero
@@ -45,46 +46,6 @@ STATE_ORDER_COLUMNS = ["company", "order_id", "customer_id", "on_hold"]
 
 def _money(expr):
     return type_coerce(expr, Float(asdecimal=False))
-
-
-def stream(conn: Connection, stmt: Select, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """Run ``stmt`` with a server-side cursor; yield DataFrame chunks."""
-    result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(stmt)
-    keys = list(result.keys())
-    for part in result.partitions():
-        yield pd.DataFrame.from_records(part, columns=keys)
-
-
-def coerce(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with exactly ``template``'s columns, in order, cast to its dtypes (vectorised)."""
-    out: dict[str, pd.Series] = {}
-    for name, dtype in template.dtypes.items():
-        s = frame[name] if name in frame.columns else pd.Series([None] * len(frame), dtype=object)
-        s = s.reset_index(drop=True)
-        if isinstance(dtype, pd.Int64Dtype):
-            out[name] = pd.to_numeric(s, errors="coerce").astype("Int64")
-        elif dtype.kind == "M":
-            out[name] = pd.to_datetime(s, errors="coerce").dt.normalize().astype("datetime64[ns]")
-        elif dtype.kind == "f":
-            out[name] = pd.to_numeric(s, errors="coerce").astype("float64")
-        elif dtype.kind in "iu":
-            out[name] = pd.to_numeric(s, errors="coerce").fillna(0).astype("int64")
-        elif dtype.kind == "b":
-            out[name] = s.astype(object).where(s.notna(), False).astype(bool)
-        else:
-            out[name] = s.astype(object).where(s.notna(), None)
-    return pd.DataFrame(out, columns=list(template.columns))
-
-
-def read_frame(conn: Connection, stmt: Select, template: pd.DataFrame, chunk_size: int,
-               sort: Sequence[str] = ()) -> pd.DataFrame:
-    parts = [coerce(chunk, template) for chunk in stream(conn, stmt, chunk_size)]
-    if not parts:
-        return template.iloc[0:0].copy()
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    if sort:
-        frame = frame.sort_values(list(sort), kind="stable").reset_index(drop=True)
-    return frame
 
 
 # --------------------------------------------------------------------------- shared expressions

@@ -12,11 +12,10 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
-from connectors.erpnext.read import read_frame
 from connectors.erpnext.write import validate_plan
 from connectors.sap_b1 import read
 from connectors.sap_b1 import schema as t
-from connectors.sql import SqlConnector
+from connectors.sql import SqlConnector, read_frame
 from etl.plan import SUBJECT
 from etl.ports import ConnectorError
 from validation.contracts import empty_frame
