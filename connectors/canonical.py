@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
@@ -26,8 +25,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
 from connectors.canonical_schema import CanonicalTables, canonical_tables
+from connectors.plans import ORDER_CHANGES as _ORDER_CHANGES
+from connectors.plans import PlanError, validate_plan  # noqa: F401 - part of this module's API
 from connectors.sql import SqlConnector, coerce, stream
-from etl.plan import CHANGES, PLAN_COLUMNS, SUBJECT
+from etl.plan import SUBJECT
 from etl.ports import ConnectorError
 from validation.contracts import empty_frame
 
@@ -53,7 +54,6 @@ KEYS = {
 STATE_CUSTOMER_COLUMNS = ["company", "customer_id", "is_blocked", "on_prepayment", "credit_limit", "payment_terms"]
 STATE_ORDER_COLUMNS = ["company", "order_id", "customer_id", "on_hold"]
 
-_ORDER_CHANGES = {"hold_order", "release_order"}
 #: a pending row's effect on the state: change -> (column, value); set_limit takes ``after``
 _EFFECT = {
     "block": ("is_blocked", True), "unblock": ("is_blocked", False),
@@ -61,18 +61,6 @@ _EFFECT = {
     "hold_order": ("on_hold", True), "release_order": ("on_hold", False),
 }
 _IN_CHUNK = 1000
-
-
-class PlanError(ConnectorError, ValueError):
-    """The plan itself is malformed (unknown change kind, wrong company, bad value)."""
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
-
-
-def _text(value: object) -> str:
-    return "" if _blank(value) else str(value)
 
 
 class CanonicalConnector(SqlConnector):
@@ -232,41 +220,6 @@ class CanonicalConnector(SqlConnector):
 def _fail(company: str, what: str, names: Sequence[str]) -> ConnectorError:
     shown = ", ".join(repr(n) for n in list(names)[:5]) + (" …" if len(names) > 5 else "")
     return ConnectorError(f"apply {company!r}: {what}: {shown}; nothing was written for the company")
-
-
-def validate_plan(company: str, changes: pd.DataFrame) -> pd.DataFrame:
-    """Check a plan before anything is written; returns PLAN_COLUMNS with blanks as ''."""
-    missing = [c for c in ("company", "customer_id", "change") if c not in changes.columns]
-    if missing:
-        raise PlanError(f"plan for {company!r} lacks column(s) {', '.join(missing)} (expected {PLAN_COLUMNS})")
-    plan = changes.copy()
-    for col in PLAN_COLUMNS:
-        if col not in plan.columns:
-            plan[col] = ""
-    plan = plan[PLAN_COLUMNS].reset_index(drop=True)
-    for col in PLAN_COLUMNS:
-        plan[col] = plan[col].map(_text)
-    unknown = sorted(set(plan["change"]) - set(CHANGES))
-    if unknown:
-        raise PlanError(f"plan for {company!r}: unknown change kind(s) {', '.join(map(repr, unknown))} "
-                        f"(known: {', '.join(CHANGES)}); nothing was written")
-    other = sorted(set(plan["company"]) - {company})
-    if other:
-        raise PlanError(f"plan for {company!r} contains rows of other companies: {', '.join(map(repr, other))}")
-    if (plan["customer_id"] == "").any():
-        raise PlanError(f"plan for {company!r}: a row has no customer_id")
-    is_order = plan["change"].isin(list(_ORDER_CHANGES))
-    if (plan.loc[is_order, "order_id"] == "").any():
-        raise PlanError(f"plan for {company!r}: an order change has no order_id")
-    plan.loc[~is_order, "order_id"] = ""
-    for value in plan.loc[plan["change"] == "set_limit", "after"]:
-        try:
-            limit = Decimal(value)
-        except (InvalidOperation, ValueError):
-            raise PlanError(f"set_limit: {value!r} is not a decimal amount") from None
-        if not limit.is_finite() or limit < 0:
-            raise PlanError(f"set_limit: {value!r} is not a non-negative amount")
-    return plan
 
 
 def overlay(customers: pd.DataFrame, orders: pd.DataFrame,

@@ -28,72 +28,24 @@ import html
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from connectors.erpnext import schema as t
-from etl.plan import CHANGES, PLAN_COLUMNS
+from connectors.plans import ORDER_CHANGES as _ORDER_CHANGES
+from connectors.plans import PlanError, parse_limit, validate_plan  # noqa: F401 - part of this module's API
+from connectors.plans import blank as _blank
+from connectors.plans import text as _text
+from etl.plan import CHANGES
 from etl.ports import ConnectorError
 
 #: the order in which change kinds are written inside the transaction
 APPLY_ORDER = ["block", "unblock", "set_prepayment", "unset_prepayment", "set_limit", "hold_order", "release_order"]
 assert sorted(APPLY_ORDER) == sorted(CHANGES)
 
-_ORDER_CHANGES = {"hold_order", "release_order"}
 _IN_CHUNK = 500
-
-
-class PlanError(ConnectorError, ValueError):
-    """The plan itself is malformed (unknown change kind, wrong company, bad value)."""
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
-
-
-def _text(value: object) -> str:
-    return "" if _blank(value) else str(value)
-
-
-def parse_limit(value: object) -> Decimal:
-    """A set_limit ``after`` value: a non-negative decimal string."""
-    try:
-        limit = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise PlanError(f"set_limit: {value!r} is not a decimal amount") from None
-    if not limit.is_finite() or limit < 0:
-        raise PlanError(f"set_limit: {value!r} is not a non-negative amount")
-    return limit
-
-
-def validate_plan(company: str, changes: pd.DataFrame) -> pd.DataFrame:
-    """Check a plan before anything is written; returns it with blank fields normalised."""
-    missing = [c for c in ("company", "customer_id", "change") if c not in changes.columns]
-    if missing:
-        raise PlanError(f"plan for {company!r} lacks column(s) {', '.join(missing)} (expected {PLAN_COLUMNS})")
-    plan = changes.copy()
-    for col in PLAN_COLUMNS:
-        if col not in plan.columns:
-            plan[col] = ""
-    plan = plan[PLAN_COLUMNS].reset_index(drop=True)
-    unknown = sorted(set(plan["change"].astype(str)) - set(CHANGES))
-    if unknown:
-        raise PlanError(f"plan for {company!r}: unknown change kind(s) {', '.join(map(repr, unknown))} "
-                        f"(known: {', '.join(CHANGES)}); nothing was written")
-    other = sorted(set(plan["company"].astype(str)) - {company})
-    if other:
-        raise PlanError(f"plan for {company!r} contains rows of other companies: {', '.join(map(repr, other))}")
-    if plan["customer_id"].map(_blank).any():
-        raise PlanError(f"plan for {company!r}: a row has no customer_id")
-    is_order = plan["change"].isin(list(_ORDER_CHANGES))
-    if plan.loc[is_order, "order_id"].map(_blank).any():
-        raise PlanError(f"plan for {company!r}: an order change has no order_id")
-    for value in plan.loc[plan["change"] == "set_limit", "after"]:
-        parse_limit(value)
-    return plan
 
 
 def _existing(conn: Connection, column, values: Iterable[str], *where) -> set[str]:

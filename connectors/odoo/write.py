@@ -35,9 +35,9 @@ from sqlalchemy import ARRAY, Text, and_, cast, delete, func, insert, literal, o
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-from connectors.erpnext.write import PlanError, parse_limit, validate_plan  # generic plan checks
 from connectors.odoo import read
 from connectors.odoo.schema import OdooTables
+from connectors.plans import PlanError, parse_limit, validate_plan  # generic plan checks
 from etl.ports import ConnectorError
 
 __all__ = ["PlanError", "apply_plan", "validate_plan"]

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
-from connectors.erpnext.write import validate_plan
+from connectors.plans import validate_plan
 from connectors.sap_b1 import read
 from connectors.sap_b1 import schema as t
 from connectors.sql import SqlConnector, read_frame
