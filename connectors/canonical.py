@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Table, insert, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from connectors.canonical_schema import CanonicalTables, canonical_tables
@@ -31,8 +31,6 @@ from connectors.sql import SqlConnector, coerce, stream
 from etl.plan import SUBJECT
 from etl.ports import ConnectorError
 from validation.contracts import empty_frame
-
-DEFAULT_CHUNK_SIZE = 50_000
 
 #: options the connector understands (erp.options in the run config)
 OPTIONS = {
@@ -70,24 +68,12 @@ class CanonicalConnector(SqlConnector):
     :class:`etl.ports.ConnectorError` naming ``erp.url_env``, never showing the password.
     """
 
-
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
-        unknown = sorted(set(opts) - set(OPTIONS))
-        if unknown:
-            raise ConnectorError(f"erp.options: unknown option(s) {', '.join(unknown)} "
-                                 f"(known: {', '.join(sorted(OPTIONS))})")
-        self._url = url
-        try:
-            self.chunk_size = int(opts.get("chunk_size") or DEFAULT_CHUNK_SIZE)
-        except (TypeError, ValueError):
-            raise ConnectorError(f"erp.options.chunk_size: {opts.get('chunk_size')!r} is not a number") from None
-        if self.chunk_size <= 0:
-            raise ConnectorError("erp.options.chunk_size: must be a positive number of rows")
+        self._init_sql(url, opts, set(OPTIONS))
         self.schema = str(opts["schema"]) if opts.get("schema") else None
         self.prefix = str(opts.get("prefix") or "")
         self.tables: CanonicalTables = canonical_tables(self.schema, self.prefix)
-        self._engine: Engine | None = None
 
     # ------------------------------------------------------------------ engine / errors
 

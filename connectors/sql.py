@@ -7,7 +7,7 @@ fails within the connect timeout instead of hanging the nightly run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 from etl.ports import ConnectorError
 
 CONNECT_TIMEOUT = 8  # seconds
+DEFAULT_CHUNK_SIZE = 50_000  # rows fetched per round trip when streaming reads
 
 #: the DB-API's own name for its connect timeout, per driver
 _TIMEOUT_ARG = {"psycopg": "connect_timeout", "psycopg2": "connect_timeout", "pymysql": "connect_timeout",
@@ -36,6 +37,22 @@ class SqlConnector:
     setting = "erp.url_env"
     _url: str
     _engine: Engine | None = None
+
+    def _init_sql(self, url: str, opts: dict, known: Iterable[str]) -> None:
+        """Set the URL and ``chunk_size``; an option nobody knows is an error, not ignored."""
+        known = set(known)
+        unknown = sorted(set(opts) - known)
+        if unknown:
+            raise ConnectorError(f"erp.options: unknown option(s) {', '.join(unknown)} "
+                                 f"(known: {', '.join(sorted(known))})")
+        self._url = url
+        self._engine = None
+        try:
+            self.chunk_size = int(opts.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+        except (TypeError, ValueError):
+            raise ConnectorError(f"erp.options.chunk_size: {opts.get('chunk_size')!r} is not a number") from None
+        if self.chunk_size <= 0:
+            raise ConnectorError("erp.options.chunk_size: must be a positive number of rows")
 
     def _scrub(self, text: str) -> str:
         try:

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.engine import Engine
 
 from connectors.erpnext import read, write
 from connectors.sql import SqlConnector
@@ -14,7 +13,6 @@ from etl.ports import ConnectorError
 from validation.contracts import empty_frame
 
 DEFAULT_PREPAYMENT_TERMS = "Prepayment"
-DEFAULT_CHUNK_SIZE = 50_000
 
 #: options the connector understands (erp.options in the run config)
 OPTIONS = {
@@ -38,23 +36,12 @@ class ErpNextConnector(SqlConnector):
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
-        unknown = sorted(set(opts) - set(OPTIONS) - self.extra_options)
-        if unknown:
-            raise ConnectorError(f"erp.options: unknown option(s) {', '.join(unknown)} "
-                                 f"(known: {', '.join(sorted(OPTIONS))})")
-        self._url = url
+        self._init_sql(url, opts, set(OPTIONS) | self.extra_options)
         self.prepayment_terms = str(opts.get("prepayment_terms") or DEFAULT_PREPAYMENT_TERMS)
-        try:
-            self.chunk_size = int(opts.get("chunk_size") or DEFAULT_CHUNK_SIZE)
-        except (TypeError, ValueError):
-            raise ConnectorError(f"erp.options.chunk_size: {opts.get('chunk_size')!r} is not a number") from None
-        if self.chunk_size <= 0:
-            raise ConnectorError("erp.options.chunk_size: must be a positive number of rows")
         self.order_amounts = str(opts.get("order_amounts") or "base")
         if self.order_amounts not in ("base", "document"):
             raise ConnectorError(f"erp.options.order_amounts: {self.order_amounts!r} (use base or document)")
         self.comment_owner = str(opts.get("comment_owner") or "Administrator")
-        self._engine: Engine | None = None
 
     # ------------------------------------------------------------------ reads
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
 
 from connectors.odoo import read, write
 from connectors.odoo.schema import SETUP_DDL, VERSIONS, tables
@@ -17,7 +16,6 @@ from validation.contracts import empty_frame
 
 DEFAULT_VERSION = 18
 DEFAULT_PREPAYMENT_TERM = "Prepayment"
-DEFAULT_CHUNK_SIZE = 50_000
 #: options the connector understands (erp.options in the run config)
 OPTIONS = {
     "version": "Odoo major version, 17 (ir_property) or 18 (jsonb company-dependent fields); default 18",
@@ -33,13 +31,9 @@ class OdooConnector(SqlConnector):
     never showing the password.
     """
 
-
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
-        unknown = sorted(set(opts) - set(OPTIONS))
-        if unknown:
-            raise ConnectorError(f"erp.options: unknown option(s) {', '.join(unknown)} "
-                                 f"(known: {', '.join(sorted(OPTIONS))})")
+        self._init_sql(url, opts, set(OPTIONS))
         try:
             self.version = int(opts.get("version") or DEFAULT_VERSION)
         except (TypeError, ValueError):
@@ -47,15 +41,7 @@ class OdooConnector(SqlConnector):
         if self.version not in VERSIONS:
             raise ConnectorError(f"erp.options.version: {self.version} is not supported (use 17 or 18)")
         self.prepayment_term = str(opts.get("prepayment_term") or DEFAULT_PREPAYMENT_TERM)
-        try:
-            self.chunk_size = int(opts.get("chunk_size") or DEFAULT_CHUNK_SIZE)
-        except (TypeError, ValueError):
-            raise ConnectorError(f"erp.options.chunk_size: {opts.get('chunk_size')!r} is not a number") from None
-        if self.chunk_size <= 0:
-            raise ConnectorError("erp.options.chunk_size: must be a positive number of rows")
-        self._url = url
         self.tables = tables(self.version)
-        self._engine: Engine | None = None
 
     # ------------------------------------------------------------------ reads
 

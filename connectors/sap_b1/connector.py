@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from connectors.plans import validate_plan
@@ -21,7 +21,6 @@ from etl.ports import ConnectorError
 from validation.contracts import empty_frame
 
 DEFAULT_PREPAYMENT_TERMS = "Prepayment"
-DEFAULT_CHUNK_SIZE = 50_000
 CONNECT_TIMEOUT = 8
 
 #: options the connector understands (erp.options in the run config)
@@ -43,23 +42,11 @@ class SapB1Connector(SqlConnector):
     :class:`etl.ports.ConnectorError` naming ``erp.url_env``, never showing the password.
     """
 
-
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
-        unknown = sorted(set(opts) - set(OPTIONS))
-        if unknown:
-            raise ConnectorError(f"erp.options: unknown option(s) {', '.join(unknown)} "
-                                 f"(known: {', '.join(sorted(OPTIONS))})")
-        self._url = url
+        self._init_sql(url, opts, set(OPTIONS))
         self.company_option = str(opts["company"]) if opts.get("company") else None
         self.prepayment_terms = str(opts.get("prepayment_terms") or DEFAULT_PREPAYMENT_TERMS)
-        try:
-            self.chunk_size = int(opts.get("chunk_size") or DEFAULT_CHUNK_SIZE)
-        except (TypeError, ValueError):
-            raise ConnectorError(f"erp.options.chunk_size: {opts.get('chunk_size')!r} is not a number") from None
-        if self.chunk_size <= 0:
-            raise ConnectorError("erp.options.chunk_size: must be a positive number of rows")
-        self._engine: Engine | None = None
 
     # ------------------------------------------------------------------ company
 
