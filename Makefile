@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ODBC_PACKAGES := unixodbc odbc-mariadb odbc-postgresql
+# headless Chromium + ChromeDriver for the browser test (tests/test_browser.py)
+BROWSER_PACKAGES := chromium chromium-driver
 
 # run history and schedule state survive between runs (a temporary instance otherwise)
 export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 export CREDITCTL_DATA_DIR := $(CURDIR)/data
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint dev setup odbc clean
+.PHONY: demo test lint dev setup debian bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +20,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
 	touch $@
 
-# Debian's ODBC driver manager and drivers, for the pyodbc connectors (root: apt)
-odbc:
-	@missing=""; for p in $(ODBC_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Debian's ODBC driver manager and drivers (pyodbc connectors) and Chromium (browser test); root: apt
+debian:
+	@missing=""; for p in $(ODBC_PACKAGES) $(BROWSER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -31,7 +33,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
 	printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n' > $@
 
-setup: $(BIN)/.installed odbc $(DAGSTER_HOME)/dagster.yaml
+setup: $(BIN)/.installed debian $(DAGSTER_HOME)/dagster.yaml
 
 demo: setup
 	$(BIN)/creditctl demo

@@ -4,17 +4,19 @@ import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetIn,
     Failure,
     MetadataValue,
     Output,
+    PartitionsDefinition,
     asset,
     asset_check,
 )
 
-from assets.extract import GROUP
+from assets.extract import GROUP, read_with_retries
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from assets.writeback import reconcile_journal
 from etl.config import run_dir
@@ -50,7 +52,7 @@ def credit_decisions(
     as_of = settings.as_of_date()
     _, _, decisions = decide_all(credit_positions, credit_rules, as_of)
     # a credit manager's overrides win over the rules (SPEC §6.2)
-    active = store.overrides(companies=settings.companies(), active_on=as_of)
+    active = store.overrides(companies=settings.companies(context), active_on=as_of)
     decisions = apply_overrides(decisions, active, as_of).assign(run_id=context.run_id)
     store.save_decisions(context.run_id, decisions)
     decisions.to_csv(run_dir(context.run_id) / "decisions.csv", index=False)
@@ -72,16 +74,16 @@ def writeback_plan(
     state_store: StateStoreResource, credit_decisions: pd.DataFrame, credit_rules: RuleSet,
 ) -> Output[WritebackPlan]:
     store = state_store.store()
-    companies = settings.companies()
+    companies = settings.companies(context)
     apply_mode = settings.writeback_mode() == "apply"
     if apply_mode:
         try:
-            store.acquire_lock(settings.lock_names(), context.run_id)
+            store.acquire_lock(settings.lock_names(companies), context.run_id)
         except LockHeld as exc:
             raise Failure(description=str(exc)) from exc
     try:
         connector = erp.connector()
-        state_customers, state_orders = connector.read_state(companies)
+        state_customers, state_orders = read_with_retries(settings, lambda: connector.read_state(companies))
         recovered = dropped = 0
         if apply_mode:
             recovered, dropped, limits = reconcile_journal(store, state_customers, state_orders, companies)
@@ -111,10 +113,7 @@ def writeback_plan(
     })
 
 
-@asset_check(asset=writeback_plan, name="blast_radius", blocking=True,
-             additional_ins={"credit_rules": AssetIn("credit_rules")},
-             description="More new blocks than guards.max_new_blocks_percent halt the writeback unless approved.")
-def blast_radius(context: AssetCheckExecutionContext, settings: CreditControlSettings,
+def _blast_radius(context: AssetCheckExecutionContext, settings: CreditControlSettings,
                  state_store: StateStoreResource, credit_rules: RuleSet, plan: WritebackPlan) -> AssetCheckResult:
     limit = credit_rules.guards.max_new_blocks_percent
     problem = blast_radius_problem(plan, limit, settings.approve)
@@ -127,3 +126,15 @@ def blast_radius(context: AssetCheckExecutionContext, settings: CreditControlSet
         "approved": settings.approve,
         "message": problem or "within the guard",
     })
+
+
+def build_blast_radius(partitions: PartitionsDefinition | None = None) -> AssetChecksDefinition:
+    """The blocking blast-radius check on writeback_plan, partitioned like it."""
+    return asset_check(
+        asset="writeback_plan", name="blast_radius", blocking=True, partitions_def=partitions,
+        additional_ins={"credit_rules": AssetIn("credit_rules")},
+        description="More new blocks than guards.max_new_blocks_percent halt the writeback unless approved.",
+    )(_blast_radius)
+
+
+blast_radius = build_blast_radius()

@@ -1,5 +1,8 @@
 """The ERP extract assets and their blocking contract checks (SPEC §8)."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
@@ -8,8 +11,11 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetsDefinition,
+    Failure,
     MetadataValue,
     Output,
+    PartitionsDefinition,
+    RetryRequested,
     TableColumn,
     TableSchema,
     asset,
@@ -18,10 +24,12 @@ from dagster import (
 
 from assets.resources import CreditControlSettings, ErpResource
 from etl.config import run_dir
+from etl.ports import ConnectorError
 from validation.contracts import ENTITIES
 from validation.quarantine import quarantine_share, validate_frame
 
 GROUP = "credit_control"
+T = TypeVar("T")
 
 #: asset name -> SPEC §3 entity
 EXTRACTS = {
@@ -32,6 +40,17 @@ EXTRACTS = {
     "erp_payments": "payments",
     "fx_rates": "fx_rates",
 }
+
+
+def read_with_retries(settings: CreditControlSettings, read: Callable[[], T]) -> T:
+    """``read()``; a transient database error asks Dagster to retry the step (settings.retries times,
+    settings.retry_wait_seconds apart); any other connector error fails the step for good."""
+    try:
+        return read()
+    except ConnectorError as exc:
+        if exc.transient and settings.retries > 0:
+            raise RetryRequested(max_retries=settings.retries, seconds_to_wait=settings.retry_wait_seconds) from exc
+        raise Failure(description=str(exc), allow_retries=False) from exc
 
 
 def _table_schema(entity: str) -> TableSchema:
@@ -51,7 +70,8 @@ def _extract_asset(name: str, entity: str) -> AssetsDefinition:
         metadata={"dagster/column_schema": _table_schema(entity)},
     )
     def _extract(context: AssetExecutionContext, settings: CreditControlSettings, erp: ErpResource) -> Output[pd.DataFrame]:
-        frame = getattr(erp.connector(), f"read_{entity}")(settings.companies())
+        companies = settings.companies(context)
+        frame = read_with_retries(settings, lambda: getattr(erp.connector(), f"read_{entity}")(companies))
         # the gx_suite check of this run builds the data docs there
         docs = run_dir(context.run.run_id) / "gx" / entity / "index.html"
         return Output(frame, metadata={"dagster/row_count": len(frame),
@@ -60,8 +80,8 @@ def _extract_asset(name: str, entity: str) -> AssetsDefinition:
     return _extract
 
 
-def _contract_check(name: str, entity: str) -> AssetChecksDefinition:
-    @asset_check(asset=name, name="contract", blocking=True,
+def _contract_check(name: str, entity: str, partitions: PartitionsDefinition | None) -> AssetChecksDefinition:
+    @asset_check(asset=name, name="contract", blocking=True, partitions_def=partitions,
                  description=f"Rows failing the {entity} contract are quarantined; their share must stay "
                              "within guards.max_quarantine_percent.")
     def _check(settings: CreditControlSettings, frame: pd.DataFrame) -> AssetCheckResult:
@@ -89,8 +109,8 @@ def _contract_check(name: str, entity: str) -> AssetChecksDefinition:
     return _check
 
 
-def _gx_check(name: str, entity: str) -> AssetChecksDefinition:
-    @asset_check(asset=name, name="gx_suite", blocking=False,
+def _gx_check(name: str, entity: str, partitions: PartitionsDefinition | None) -> AssetChecksDefinition:
+    @asset_check(asset=name, name="gx_suite", blocking=False, partitions_def=partitions,
                  description=f"The {entity} contract as a great-expectations suite; data docs in the run folder. "
                              "A warning only: failing rows are quarantined by the contract check.")
     def _check(context: AssetCheckExecutionContext, frame: pd.DataFrame) -> AssetCheckResult:
@@ -112,4 +132,12 @@ def _gx_check(name: str, entity: str) -> AssetChecksDefinition:
 
 
 extract_assets = [_extract_asset(n, e) for n, e in EXTRACTS.items()]
-extract_checks = [_contract_check(n, e) for n, e in EXTRACTS.items()] + [_gx_check(n, e) for n, e in EXTRACTS.items()]
+
+
+def build_extract_checks(partitions: PartitionsDefinition | None = None) -> list[AssetChecksDefinition]:
+    """The contract and GX checks of every extract, partitioned like the assets they check."""
+    return ([_contract_check(n, e, partitions) for n, e in EXTRACTS.items()]
+            + [_gx_check(n, e, partitions) for n, e in EXTRACTS.items()])
+
+
+extract_checks = build_extract_checks()

@@ -26,9 +26,10 @@ def credit_positions(
     validated = validate_extract(extract)
     guards = credit_rules.guards
     store = state_store.store()
-    previous = previous_customer_count(store.last_run("succeeded"), settings.companies())
+    companies = settings.companies(context)
+    previous = previous_customer_count(store.last_run("succeeded", companies=companies), companies)
     # recorded before the guards, so a run they stop is in the state store's history too
-    store.start_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), settings.companies())
+    store.start_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), companies)
     path = run_dir(context.run_id) / "quarantine.csv"
     validated.quarantine.to_csv(path, index=False)
 
@@ -41,7 +42,7 @@ def credit_positions(
                           metadata={"quarantine_csv": MetadataValue.path(str(path.resolve()))})
 
     _guard()
-    owned = tool_owned(store.audit(companies=settings.companies()))
+    owned = tool_owned(store.audit(companies=companies))
     positions, quarantine = positions_for(validated, settings.as_of_date(), owned)
     quarantine.to_csv(path, index=False)
     positions.to_csv(run_dir(context.run_id) / "positions.csv", index=False)  # for the run's report

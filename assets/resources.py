@@ -8,7 +8,13 @@ live in private attributes created in ``setup_for_execution``.
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import (
+    AssetExecutionContext,
+    ConfigurableResource,
+    Failure,
+    InitResourceContext,
+    OpExecutionContext,
+)
 from pydantic import PrivateAttr
 
 from connectors import make_connector
@@ -25,6 +31,8 @@ class CreditControlSettings(ConfigurableResource):
     as_of: str = ""  # ISO date; empty = today in the configured timezone
     mode: str = ""  # off | dry-run | apply; empty = the config file's writeback
     approve: bool = False  # let a writeback beyond the blast-radius guard through
+    retries: int = 2  # reads retried after a transient database error (server restarting, connection lost)
+    retry_wait_seconds: float = 60.0
 
     def config(self) -> RunConfig:
         return load_config(self.config_path)
@@ -43,17 +51,25 @@ class CreditControlSettings(ConfigurableResource):
     def ruleset(self) -> RuleSet:
         return load_ruleset(self.config().rules)
 
-    def companies(self) -> list[str]:
-        return list(self.config().erp.companies)
+    def companies(self, context: AssetExecutionContext | OpExecutionContext | None = None) -> list[str]:
+        """The companies of this run: the run's partition (one company), else all of the config's."""
+        companies = list(self.config().erp.companies)
+        if context is None or not context.has_partition_key:
+            return companies
+        if context.partition_key not in companies:
+            raise Failure(description=f"partition {context.partition_key!r} is not a company of erp.companies "
+                                      f"in {self.config_path}: reload the code location after editing the config",
+                          allow_retries=False)
+        return [context.partition_key]
 
-    def lock_names(self) -> list[str]:
+    def lock_names(self, companies: list[str]) -> list[str]:
         """The writeback locks of this run: one per (ERP kind, company)."""
-        return lock_names(self.config())
+        return lock_names(self.config(), companies)
 
 
-def lock_names(config: RunConfig) -> list[str]:
+def lock_names(config: RunConfig, companies: list[str] | None = None) -> list[str]:
     """One writeback lock per (ERP kind, company) of a run config (etl.store locks)."""
-    return [f"{config.erp.kind}:{company}" for company in sorted(config.erp.companies)]
+    return [f"{config.erp.kind}:{company}" for company in sorted(companies or config.erp.companies)]
 
 
 class ErpResource(ConfigurableResource):

@@ -9,12 +9,14 @@ pool ``erp_writeback`` keeps a second run's writeback from interleaving inside o
 import pandas as pd
 from dagster import (
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetIn,
     Failure,
     MaterializeResult,
     MetadataValue,
+    PartitionsDefinition,
     asset,
     asset_check,
 )
@@ -99,14 +101,14 @@ def _resolve_failed(store: StateStore, connector, company: str, context: AssetEx
         context.log.warning(f"{company}: {recovered} change(s) committed despite the error; audited as recovered")
 
 
-@asset_check(asset=erp_writeback, name="erp_state_verified", blocking=True,
-             additional_ins={"writeback_plan": AssetIn("writeback_plan")},
-             description="After apply, the ERP state read back shows every planned change.")
-def erp_state_verified(settings: CreditControlSettings, erp: ErpResource,
+def _erp_state_verified(settings: CreditControlSettings, erp: ErpResource,
                        writeback_plan: WritebackPlan) -> AssetCheckResult:
     if settings.writeback_mode() != "apply":
         return AssetCheckResult(passed=True, metadata={"verified": 0, "note": "nothing applied in this mode"})
-    customers, orders = erp.connector().read_state(settings.companies())
+    companies = writeback_plan.companies()  # the run's own (partition) companies with changes
+    if not companies:
+        return AssetCheckResult(passed=True, metadata={"verified": 0, "note": "nothing planned"})
+    customers, orders = erp.connector().read_state(companies)
     missing = unapplied(writeback_plan.changes, customers, orders)
     message = "the ERP shows every planned change" if missing.empty else (
         f"{len(missing)} planned change(s) not found in the ERP after apply, e.g. "
@@ -120,3 +122,15 @@ def erp_state_verified(settings: CreditControlSettings, erp: ErpResource,
             "sample": MetadataValue.md(missing.head(20).to_markdown(index=False) if not missing.empty else "none"),
         },
     )
+
+
+def build_state_verified(partitions: PartitionsDefinition | None = None) -> AssetChecksDefinition:
+    """The blocking read-back check on erp_writeback, partitioned like it."""
+    return asset_check(
+        asset="erp_writeback", name="erp_state_verified", blocking=True, partitions_def=partitions,
+        additional_ins={"writeback_plan": AssetIn("writeback_plan")},
+        description="After apply, the ERP state read back shows every planned change.",
+    )(_erp_state_verified)
+
+
+erp_state_verified = build_state_verified()

@@ -131,12 +131,15 @@ def rules_test(paths: Annotated[list[Path] | None, typer.Argument(help="Scenario
 
 
 # --- run / demo -----------------------------------------------------------------------------
-def _run_and_report(config_path: Path, as_of: dt.date | None, mode: str | None, approve: bool) -> None:
+def _run_and_report(config_path: Path, as_of: dt.date | None, mode: str | None, approve: bool,
+                    company: str | None = None, retries: int = 0) -> None:
     from creditctl.runner import run_nightly
     from etl.config import run_dir
 
-    with err.status("running nightly_credit_control"):
-        outcome = run_nightly(config_path, as_of=as_of, mode=mode, approve=approve)
+    scope = f" for {company}" if company else ""
+    with err.status(f"running nightly_credit_control{scope}"):
+        outcome = run_nightly(config_path, as_of=as_of, mode=mode, approve=approve, company=company,
+                              retries=retries)
     if not outcome.success:
         raise Failed(f"run {outcome.run_id} failed: {outcome.message}")
     _print_summary(outcome.run_id, outcome.store_url, run_dir(outcome.run_id))
@@ -148,6 +151,10 @@ def run(
     mode: Annotated[str | None, typer.Option("--mode", help="dry-run or apply (default: the config's writeback).")] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Apply even beyond the blast-radius guard.")] = False,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date, YYYY-MM-DD (default today).")] = None,
+    company: Annotated[str | None, typer.Option(
+        "--company", help="Run one company's partition only (default: one run for every company).")] = None,
+    retries: Annotated[int, typer.Option(
+        "--retries", min=0, help="Retries of a read after a transient database error, 60 s apart.")] = 0,
 ) -> None:
     """Run the nightly job once for a configured ERP."""
     from etl.config import load_config
@@ -155,8 +162,11 @@ def run(
     if mode is not None and mode not in ("off", "dry-run", "apply"):
         raise Usage(f"--mode {mode!r}: use off, dry-run or apply")
     date = _as_of(as_of)
-    load_config(config)
-    _run_and_report(config, date, mode, approve)
+    run_config = load_config(config)
+    if company is not None and company not in run_config.erp.companies:
+        raise Usage(f"--company {company!r}: not one of erp.companies in {config} "
+                    f"({', '.join(run_config.erp.companies)})")
+    _run_and_report(config, date, mode, approve, company, retries)
 
 
 @app.command()

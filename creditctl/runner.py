@@ -49,19 +49,25 @@ def failure_message(result: ExecuteInProcessResult) -> str:
 
 
 def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | None = None,
-                approve: bool = False) -> RunOutcome:
+                approve: bool = False, company: str | None = None, retries: int = 0,
+                retry_wait_seconds: float = 60.0) -> RunOutcome:
+    """One in-process run: every company of the config, or only ``company``'s partition."""
     config = load_config(config_path)  # fail early with a clear line
     path = str(Path(config_path).resolve())
     resources = {
         "settings": CreditControlSettings(config_path=path, as_of=as_of.isoformat() if as_of else "",
-                                          mode=mode or "", approve=approve),
+                                          mode=mode or "", approve=approve, retries=retries,
+                                          retry_wait_seconds=retry_wait_seconds),
         "erp": ErpResource(config_path=path),
         "state_store": StateStoreResource(config_path=path),
     }
-    job = build_definitions(resources).resolve_job_def(JOB_NAME)
+    # partitioned by company only when one company is asked for; else one run covers them all
+    companies = list(config.erp.companies) if company else []
+    job = build_definitions(resources, companies=companies).resolve_job_def(JOB_NAME)
     # the CLI prints its own summary or one-line error; Dagster's event log stays in the instance
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    result = job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=quiet)
+    result = job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=quiet,
+                                    partition_key=company)
     store_url = config.state_url(data_dir())
     message = "" if result.success else failure_message(result)
     store = StateStore(store_url)
@@ -70,7 +76,8 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
         if not result.success:
             if store.run(result.run_id) is None:  # it stopped before credit_positions recorded it
                 settings = resources["settings"]
-                store.start_run(result.run_id, settings.writeback_mode(), settings.as_of_date(), config.erp.companies)
+                store.start_run(result.run_id, settings.writeback_mode(), settings.as_of_date(),
+                                [company] if company else config.erp.companies)
             store.finish_run(result.run_id, "failed", message=message)
     finally:
         store.dispose()

@@ -13,7 +13,15 @@ import pandas as pd
 
 
 class ConnectorError(RuntimeError):
-    """An ERP could not be read or written; the message names the setting to fix."""
+    """An ERP could not be read or written; the message names the setting to fix.
+
+    ``transient`` marks a failure worth retrying later (server restarting, connection lost,
+    deadlock); wrong credentials, a bad URL or a bad plan are not.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @runtime_checkable

@@ -219,10 +219,13 @@ class StateStore:
             row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
         return dict(row) if row else None
 
-    def last_run(self, status: str = "succeeded") -> dict | None:
+    def last_run(self, status: str = "succeeded", *, companies: Sequence[str] | None = None) -> dict | None:
+        """The latest run with ``status``; with ``companies``, the latest that covered exactly those."""
+        query = select(runs).where(runs.c.status == status)
+        if companies is not None:
+            query = query.where(runs.c.companies == ",".join(companies))
         with self.engine.connect() as conn:
-            row = conn.execute(select(runs).where(runs.c.status == status)
-                               .order_by(runs.c.started_at.desc()).limit(1)).mappings().first()
+            row = conn.execute(query.order_by(runs.c.started_at.desc()).limit(1)).mappings().first()
         return dict(row) if row else None
 
     def previous_run(self, run_id: str) -> dict | None:
