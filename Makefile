@@ -28,10 +28,11 @@ debian:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# one writeback at a time per instance: the erp_writeback asset's pool gets a limit of 1
-$(DAGSTER_HOME)/dagster.yaml:
+# one writeback at a time per instance (the erp_writeback pool); a run whose worker died is retried
+# once, a run that failed on a step is not (docs/deploy/dagster.yaml is the PostgreSQL version)
+$(DAGSTER_HOME)/dagster.yaml: Makefile
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n' > $@
+	printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\nrun_retries:\n  enabled: true\n  max_retries: 1\n  retry_on_asset_or_op_failure: false\n' > $@
 
 setup: $(BIN)/.installed debian $(DAGSTER_HOME)/dagster.yaml
 
@@ -40,6 +41,12 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest
+
+# benchmarks (not part of the tests): results in bench/results/*.json, summarised in docs/
+bench: setup
+	$(BIN)/python bench/rules_bench.py
+	$(BIN)/python bench/positions_bench.py
+	$(BIN)/python bench/odoo_extract_bench.py
 
 lint: setup
 	$(BIN)/ruff check .
