@@ -267,6 +267,8 @@ def report(
 
 connector_app = typer.Typer(no_args_is_help=True, help="Connector set-up.")
 app.add_typer(connector_app, name="connector")
+store_app = typer.Typer(no_args_is_help=True, help="The state store (runs, decisions, audit, overrides).")
+app.add_typer(store_app, name="store")
 
 
 @connector_app.command("setup")
@@ -288,13 +290,38 @@ def connector_setup(
     out.print(f"added {', '.join(added)} to sale_order" if added else "sale_order already has the credit-hold fields")
 
 
-def _store(config: Path | None):  # noqa: ANN202 - etl.store.StateStore, imported lazily
+def _store_url(config: Path | None) -> str:
     from etl.config import data_dir, load_config
+
+    return load_config(config).state_url(data_dir()) if config else \
+        os.environ.get("CREDITCTL_STATE_URL") or f"sqlite:///{(data_dir() / 'state.sqlite').resolve()}"
+
+
+def _store(config: Path | None):  # noqa: ANN202 - etl.store.StateStore, imported lazily
     from etl.store import StateStore
 
-    url = load_config(config).state_url(data_dir()) if config else \
-        os.environ.get("CREDITCTL_STATE_URL") or f"sqlite:///{(data_dir() / 'state.sqlite').resolve()}"
-    return StateStore(url)
+    return StateStore(_store_url(config))
+
+
+@store_app.command("upgrade")
+def store_upgrade(config: ConfigOption = None) -> None:
+    """Bring the state store's schema to this version of creditctl (back it up first)."""
+    from sqlalchemy import create_engine
+
+    from etl.store import ensure_folder, revisions
+
+    url = _store_url(config)
+    ensure_folder(url)
+    engine = create_engine(url)
+    try:
+        before, head = revisions(engine)
+    finally:
+        engine.dispose()
+    _store(config).dispose()  # opening a store upgrades it in place
+    if before == head:
+        out.print(f"state store already at revision {head}")
+    else:
+        out.print(f"state store upgraded from revision {before or '(empty)'} to {head}")
 
 
 def _user() -> str:

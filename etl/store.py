@@ -32,6 +32,8 @@ from pathlib import Path
 import pandas as pd
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Boolean,
     Column,
@@ -51,7 +53,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
@@ -183,6 +185,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def ensure_folder(url: str) -> None:
+    """An SQLite store's folder exists before the first connection (SQLite creates only the file)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def revisions(engine: Engine) -> tuple[str | None, str]:
+    """(the store's alembic revision, or None for an empty database; the newest this code knows)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, head
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -192,6 +211,7 @@ class StateStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        ensure_folder(url)
         self.engine: Engine = create_engine(url, future=True)
         upgrade(self.engine)
 

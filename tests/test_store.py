@@ -163,3 +163,19 @@ def test_lock_is_exclusive_released_and_stale_locks_are_taken_over(store: StateS
     assert [lock["run_id"] for lock in store.locks(["demo:C1"])] == ["run-3"]
     assert [lock["name"] for lock in store.break_lock(["demo:C1"])] == ["demo:C1"]
     assert store.locks() == [lock for lock in store.locks() if lock["name"] == "demo:C3"]
+
+
+def test_cli_store_upgrade_reports_the_revisions(url: str, capsys, monkeypatch) -> None:
+    from tests.cli_helpers import run_cli
+
+    engine = sa.create_engine(url)
+    upgrade(engine, "0001")
+    engine.dispose()
+    monkeypatch.setenv("CREDITCTL_STATE_URL", url)
+    first = run_cli(capsys, monkeypatch, "store", "upgrade")
+    assert first.code == 0 and "upgraded from revision 0001 to 0002" in first.out
+    engine = sa.create_engine(url)
+    assert {"overrides", "locks", "journal"} <= set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+    again = run_cli(capsys, monkeypatch, "store", "upgrade")
+    assert again.code == 0 and "already at revision 0002" in again.out
