@@ -137,9 +137,10 @@ def _run_and_report(config_path: Path, as_of: dt.date | None, mode: str | None, 
     from etl.config import run_dir
 
     scope = f" for {company}" if company else ""
-    with err.status(f"running nightly_credit_control{scope}"):
+    with err.status(f"running nightly_credit_control{scope}") as status:
         outcome = run_nightly(config_path, as_of=as_of, mode=mode, approve=approve, company=company,
-                              retries=retries)
+                              retries=retries,
+                              on_step=lambda step: status.update(f"running nightly_credit_control{scope}: {step}"))
     if not outcome.success:
         raise Failed(f"run {outcome.run_id} failed: {outcome.message}")
     _print_summary(outcome.run_id, outcome.store_url, run_dir(outcome.run_id))
@@ -181,7 +182,8 @@ def demo(
     date = _as_of(as_of) or dt.date.today()
     if not rules.is_file():
         raise Usage(f"--rules {rules}: rule file not found (run from the project folder)")
-    config_path, created = prepare_demo(customers=customers, as_of=date, rules=rules)
+    with err.status(f"preparing the demo ERP ({customers} customers)"):
+        config_path, created = prepare_demo(customers=customers, as_of=date, rules=rules)
     if created:
         err.print(f"generated the demo ERP ({customers} customers) for {date}")
     _run_and_report(config_path, date, "apply", approve=False)

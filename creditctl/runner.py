@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import (
+    AssetCheckSeverity,
+    DagsterEventType,
+    DagsterInstance,
+    ExecuteInProcessResult,
+    InitLoggerContext,
+    LoggerDefinition,
+    logger,
+)
+from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
 
 from assets.definitions import JOB_NAME, build_definitions
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
@@ -48,10 +59,36 @@ def failure_message(result: ExecuteInProcessResult) -> str:
     return "the run failed (see the Dagster run log)"
 
 
+class _StepStarts(logging.Handler):
+    """Hands the key of every step that starts to ``on_step`` (the CLI's progress line)."""
+
+    def __init__(self, on_step: Callable[[str], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self._on_step = on_step
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = (getattr(record, LOG_RECORD_METADATA_ATTR, None) or {}).get("dagster_event")
+        if event is not None and event.event_type == DagsterEventType.STEP_START and event.step_key:
+            self._on_step(event.step_key)
+
+
+def _progress_logger(on_step: Callable[[str], None]) -> LoggerDefinition:
+    @logger(description="Reports each step as it starts (creditctl's progress line).")
+    def _progress(_context: InitLoggerContext) -> logging.Logger:
+        log = logging.Logger("creditctl.progress", logging.DEBUG)
+        log.addHandler(_StepStarts(on_step))
+        return log
+
+    return _progress
+
+
 def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | None = None,
                 approve: bool = False, company: str | None = None, retries: int = 0,
-                retry_wait_seconds: float = 60.0) -> RunOutcome:
-    """One in-process run: every company of the config, or only ``company``'s partition."""
+                retry_wait_seconds: float = 60.0, on_step: Callable[[str], None] | None = None) -> RunOutcome:
+    """One in-process run: every company of the config, or only ``company``'s partition.
+
+    ``on_step`` is called with each step's key as it starts (progress for the CLI).
+    """
     config = load_config(config_path)  # fail early with a clear line
     path = str(Path(config_path).resolve())
     resources = {
@@ -65,7 +102,10 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
     companies = list(config.erp.companies) if company else []
     job = build_definitions(resources, companies=companies).resolve_job_def(JOB_NAME)
     # the CLI prints its own summary or one-line error; Dagster's event log stays in the instance
-    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    quiet: dict = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    if on_step is not None:
+        job = job.with_logger_defs({**job.loggers, "progress": _progress_logger(on_step)})
+        quiet["loggers"]["progress"] = {}
     result = job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=quiet,
                                     partition_key=company)
     store_url = config.state_url(data_dir())
