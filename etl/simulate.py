@@ -27,7 +27,8 @@ class DecisionDiff:
 
     def summary(self) -> pd.DataFrame:
         """Customers and exposure per kind of difference, in DELTAS order (kinds with none left out)."""
-        exploded = self.rows.assign(change=self.rows["changes"].str.split(";")).explode("change")
+        # astype(str): an empty diff's column is float, which has no .str
+        exploded = self.rows.assign(change=self.rows["changes"].astype(str).str.split(";")).explode("change")
         grouped = exploded.groupby("change").agg(customers=("customer_id", "size"), exposure=("exposure", "sum"))
         return grouped.reindex([d for d in DELTAS if d in grouped.index]).reset_index()
 

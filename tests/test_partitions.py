@@ -73,7 +73,7 @@ def test_schedule_requests_one_run_per_company(tmp_path: Path, monkeypatch) -> N
             assert graph.get(key).partitions_def == job.partitions_def, key
 
     schedule = defs.resolve_schedule_def("nightly_credit_control_schedule")
-    tick = dt.datetime(2026, 11, 29, 2, 0, tzinfo=dt.timezone.utc)
+    tick = dt.datetime(2026, 11, 29, 2, 0, tzinfo=dt.UTC)
     requests = schedule.evaluate_tick(build_schedule_context(
         scheduled_execution_time=tick, repository_def=defs.get_repository_def())).run_requests
     assert sorted(r.partition_key for r in requests) == ["DE01", "US01"]

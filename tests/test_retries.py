@@ -3,8 +3,8 @@ setting, a bad plan or a guard fails at once."""
 
 from __future__ import annotations
 
-import pymysql
 import psycopg
+import pymysql
 import pyodbc
 import pytest
 from dagster import DagsterEventType

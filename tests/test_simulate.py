@@ -78,3 +78,13 @@ def test_diff_kinds_and_exposure() -> None:
     summary = diff.summary().set_index("change")
     assert summary.loc["rules_changed", "customers"] == 2 and summary.loc["rules_changed", "exposure"] == 30.0
     assert summary.loc["limit_cut", "exposure"] == 30.0
+
+
+def test_identical_rules_give_an_empty_diff_and_summary() -> None:
+    decisions = pd.DataFrame({"company": ["A"], "customer_id": ["1"], "action": ["none"], "block": [False],
+                              "hold": [False], "require_prepayment": [False], "new_credit_limit": [None],
+                              "rule_ids": [""]})
+    diff = diff_decisions(decisions, decisions, pd.DataFrame({"company": ["A"], "customer_id": ["1"],
+                                                              "exposure": [5.0]}))
+    assert diff.rows.empty
+    assert diff.summary().empty
