@@ -32,7 +32,7 @@ debian:
 # once, a run that failed on a step is not (docs/deploy/dagster.yaml is the PostgreSQL version)
 $(DAGSTER_HOME)/dagster.yaml: Makefile
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\nrun_retries:\n  enabled: true\n  max_retries: 1\n  retry_on_asset_or_op_failure: false\n' > $@
+	printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\nrun_retries:\n  enabled: true\n  max_retries: 1\n  retry_on_asset_or_op_failure: false\n' > $@
 
 setup: $(BIN)/.installed debian $(DAGSTER_HOME)/dagster.yaml
 

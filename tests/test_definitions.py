@@ -74,8 +74,9 @@ def test_webserver_shows_the_credit_control_graph(tmp_path: Path) -> None:
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     env.pop("CREDITCTL_CONFIG", None)
     webserver = Path(sys.executable).parent / "dagster-webserver"
+    log = (tmp_path / "webserver.log").open("w")  # a file, not a pipe nobody drains while it runs
     proc = subprocess.Popen([str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=log)
     query = json.dumps({"query": "{ assetNodes { assetKey { path } groupName } }"}).encode()
     try:
         deadline = time.monotonic() + 90
@@ -87,7 +88,7 @@ def test_webserver_shows_the_credit_control_graph(tmp_path: Path) -> None:
                 with urllib.request.urlopen(request, timeout=5) as response:
                     nodes = json.load(response)["data"]["assetNodes"]
             except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert proc.poll() is None, (tmp_path / "webserver.log").read_text()[-2000:]
                 time.sleep(1)
         assert nodes is not None, "the webserver did not answer within 90 s"
         assert {n["assetKey"]["path"][0] for n in nodes} == ASSETS
@@ -95,3 +96,4 @@ def test_webserver_shows_the_credit_control_graph(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()
