@@ -155,7 +155,7 @@ def _record_failure(run_id: str, job_name: str, partition: str | None, message: 
             companies = [partition] if partition in config.erp.companies else list(config.erp.companies)
             mode = "simulation" if job_name == simulation.JOB_NAME else config.writeback
             today = dt.datetime.now(ZoneInfo(config.timezone)).date()
-            store.start_run(run_id, mode, today, companies)
+            store.ensure_run(run_id, mode, today, companies)
         elif row["status"] != "running":
             return  # already closed (the CLI's runner, or an earlier tick): keep its account
         store.finish_run(run_id, "failed", message=message)

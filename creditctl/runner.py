@@ -114,10 +114,9 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
     try:
         store.release_lock(result.run_id)  # whatever happened, this run's writeback lock goes
         if not result.success:
-            if store.run(result.run_id) is None:  # it stopped before credit_positions recorded it
-                settings = resources["settings"]
-                store.start_run(result.run_id, settings.writeback_mode(), settings.as_of_date(),
-                                [company] if company else config.erp.companies)
+            settings = resources["settings"]  # recorded already unless it stopped before credit_positions
+            store.ensure_run(result.run_id, settings.writeback_mode(), settings.as_of_date(),
+                             [company] if company else config.erp.companies)
             store.finish_run(result.run_id, "failed", message=message)
     finally:
         store.dispose()

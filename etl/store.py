@@ -226,6 +226,15 @@ class StateStore:
                 companies=",".join(companies),
             ))
 
+    def ensure_run(self, run_id: str, mode: str, as_of: dt.date, companies: Sequence[str]) -> None:
+        """start_run unless the run is recorded already (by itself, or by a failure sensor racing us)."""
+        if self.run(run_id) is not None:
+            return
+        try:
+            self.start_run(run_id, mode, as_of, companies)
+        except IntegrityError:
+            pass  # recorded in between: the same run, whoever wrote it
+
     def finish_run(self, run_id: str, status: str, *, ruleset_sha256: str | None = None,
                    customers: int | None = None, changes: int | None = None, message: str | None = None) -> None:
         values = {"finished_at": _now(), "status": status, "message": message}

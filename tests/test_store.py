@@ -179,3 +179,11 @@ def test_cli_store_upgrade_reports_the_revisions(url: str, capsys, monkeypatch) 
     engine.dispose()
     again = run_cli(capsys, monkeypatch, "store", "upgrade")
     assert again.code == 0 and "already at revision 0002" in again.out
+
+
+def test_ensure_run_records_a_run_once(store: StateStore) -> None:
+    store.ensure_run("r-1", "apply", dt.date(2026, 11, 28), ["C1"])
+    store.finish_run("r-1", "failed", message="boom")
+    store.ensure_run("r-1", "dry-run", dt.date(2026, 11, 29), ["C2"])  # a second recorder changes nothing
+    run = store.run("r-1")
+    assert (run["status"], run["mode"], run["companies"], run["message"]) == ("failed", "apply", "C1", "boom")
