@@ -24,7 +24,7 @@ from etl.plan import PLAN_COLUMNS, build_plan, tool_owned, unapplied
 from etl.ports import ConnectorError, ErpConnector
 from etl.rules import load_ruleset
 from tests.conftest import ROOT
-from validation.contracts import ENTITIES
+from validation.contracts import ENTITIES, empty_frame
 
 VERSIONS = [17, 18]
 AS_OF = date(2026, 11, 28)
@@ -435,3 +435,97 @@ def test_cli_connector_setup_odoo_adds_the_hold_fields_once(pg_url, tmp_path, ca
     again = run_cli(capsys, monkeypatch, "connector", "setup", "odoo", "--config", str(config))
     assert again.code == 0 and "already has" in again.out
     engine.dispose()
+
+
+def _many_customers(n: int) -> Extract:
+    """One company, ``n`` customers with one confirmed order each, in blocks of known state."""
+    i = pd.RangeIndex(n)
+    ids = pd.Series([f"C{k:05d}" for k in i])
+    customers = pd.DataFrame({
+        "company": "Big GmbH", "customer_id": ids, "name": "Customer " + ids, "country": "DE", "currency": "EUR",
+        "credit_limit": pd.Series([None if k % 2 else 5000.0 for k in i], dtype="float64"),
+        "payment_terms_days": 30, "customer_since": pd.Timestamp("2020-01-01"), "segment": None,
+        "insured_limit": float("nan"), "external_rating": pd.array([pd.NA] * n, dtype="Int64"),
+        "is_blocked": (i >= 1000) & (i < 1500), "on_prepayment": (i >= 3000),
+    })[list(empty_frame("customers").columns)]
+    orders = pd.DataFrame({"company": "Big GmbH", "order_id": "SO" + ids, "customer_id": ids,
+                           "order_date": pd.Timestamp("2026-11-01"), "open_amount": 100.0, "currency": "EUR",
+                           "on_hold": (i >= 1500) & (i < 2000)})
+    return Extract.empty().replace(companies=pd.DataFrame({"company": ["Big GmbH"], "currency": ["EUR"]}),
+                                   customers=customers, open_orders=orders)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_plan_of_thousands_of_changes_is_a_few_set_based_statements(pg_url: str, version: int) -> None:
+    from sqlalchemy import event
+
+    n = 3200
+    load_extract(pg_url, _many_customers(n), version)
+    con = OdooConnector(pg_url, {"version": version})
+    state, _ = con.read_state(["Big GmbH"])
+    term_30 = state.set_index("customer_id").loc["C00000", "payment_terms"]
+    rows = []
+
+    def row(k: int, change: str, order: str = "", after: str = "", reason: str = "") -> None:
+        rows.append({"company": "Big GmbH", "customer_id": f"C{k:05d}", "change": change, "order_id": order,
+                     "before": "", "after": after, "rule_ids": "r", "reason": reason})
+
+    for k in range(0, 1000):
+        row(k, "block", reason=f"overdue {k}")
+    for k in range(1000, 1500):
+        row(k, "unblock")
+    for k in range(1500, 2500):  # odd customers have no limit yet (Odoo 17: the ir_property row is inserted)
+        row(k, "set_limit", after=f"{k}.50")
+    for k in range(2500, 3000):
+        row(k, "set_prepayment")
+    for k in range(3000, n):  # back to the 30-day term, or to no partner value at all
+        row(k, "unset_prepayment", after=term_30 if k % 2 else "")
+    for k in range(0, 1500):
+        row(k, "hold_order", order=f"SOC{k:05d}", reason=f"held {k}")
+    for k in range(1500, 2000):
+        row(k, "release_order", order=f"SOC{k:05d}")
+    plan = pd.DataFrame(rows)[PLAN_COLUMNS]
+
+    statements: list[str] = []
+    event.listen(con.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    start = time.monotonic()
+    assert con.apply("Big GmbH", plan) == len(plan) == 5200
+    elapsed = time.monotonic() - start
+    print(f"apply: {len(plan)} changes, {len(statements)} statements, {elapsed:.2f} s")
+    assert len(statements) <= 20, statements  # one per change kind (two or three on Odoo 17), not per row
+    assert elapsed < 5, f"{len(plan)} changes took {elapsed:.1f} s"
+
+    customers, orders = con.read_state(["Big GmbH"])
+    c, o = customers.set_index("customer_id"), orders.set_index("order_id")
+    k = pd.Series(range(n), index=[f"C{x:05d}" for x in range(n)])
+    assert c["is_blocked"].equals((k >= 0) & (k < 1000)), "every block and unblock landed"
+    limits = c.loc[k.index[1500:2500], "credit_limit"]
+    assert (limits == [x + 0.5 for x in range(1500, 2500)]).all()
+    assert c.loc[k.index[2500:3000], "on_prepayment"].all()
+    assert not c.loc[k.index[3000:], "on_prepayment"].any()
+    restored = c.loc[k.index[3000:], "payment_terms"]
+    assert (restored[k.iloc[3000:] % 2 == 1] == term_30).all() and (restored[k.iloc[3000:] % 2 == 0] == "").all()
+    held = o["on_hold"].rename(lambda x: x[2:])
+    assert held.equals((k >= 0) & (k < 1500)), "every hold and release landed"
+    t = tables(version)
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        msg = dict(conn.execute(select(t.res_partner.c.ref, t.res_partner.c.sale_warn_msg)
+                                .where(t.res_partner.c.sale_warn == "block")).all())
+        why = dict(conn.execute(select(t.sale_order.c.name, t.sale_order.c.x_credit_hold_reason)
+                                .where(t.sale_order.c.x_credit_hold)).all())
+    engine.dispose()
+    assert msg == {f"C{x:05d}": f"overdue {x}" for x in range(1000)}
+    assert why == {f"SOC{x:05d}": f"held {x}" for x in range(1500)}
+    con.close()
+
+
+def test_a_failing_copy_read_is_one_line_naming_the_setting(pg_url: str) -> None:
+    """Reads stream through COPY on the raw psycopg connection; its errors still read like any other."""
+    con = OdooConnector(pg_url)  # an empty database: no Odoo tables
+    with pytest.raises(ConnectorError) as info:
+        con.read_open_items(["X"])
+    message = str(info.value)
+    assert message.startswith("cannot read open items (erp.url_env): ") and "account_move_line" in message
+    assert "\n" not in message
+    con.close()

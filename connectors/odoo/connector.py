@@ -20,7 +20,7 @@ DEFAULT_PREPAYMENT_TERM = "Prepayment"
 OPTIONS = {
     "version": "Odoo major version, 17 (ir_property) or 18 (jsonb company-dependent fields); default 18",
     "prepayment_term": "name (en_US) of the account.payment.term meaning 'on prepayment' (default Prepayment)",
-    "chunk_size": "rows fetched per round trip when streaming reads (default 50000)",
+    "chunk_size": "rows parsed at a time when streaming reads (default 50000)",
 }
 
 class OdooConnector(SqlConnector):

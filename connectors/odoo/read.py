@@ -1,8 +1,8 @@
 """Odoo 17 / 18 tables -> the canonical frames (SPEC §3).
 
 Every read is one SQLAlchemy Core select with bound parameters that aggregates in SQL and is
-streamed into pandas ``chunk_size`` rows at a time (server-side cursor on psycopg); pandas only
-coerces dtypes. Mapping choices are documented in ``connectors/odoo/__init__.py`` and
+streamed as ``COPY (select) TO STDOUT`` CSV, parsed by Arrow ``chunk_size`` rows at a time
+(connectors.sql.read_frame); pandas only receives typed columns. Mapping choices are documented in ``connectors/odoo/__init__.py`` and
 docs/connectors/odoo.md.
 """
 
@@ -26,7 +26,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    type_coerce,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
@@ -45,7 +44,9 @@ STATE_ORDER_COLUMNS = ["company", "order_id", "customer_id", "on_hold"]
 
 
 def _money(expr):
-    return type_coerce(expr, Float(asdecimal=False))
+    """A float8 column: PostgreSQL rounds numeric -> double once, exactly as float(Decimal) would,
+    and its float8 text (shortest exact) reads back to the same double in every read path."""
+    return cast(expr, Float(asdecimal=False))
 
 
 # --------------------------------------------------------------------------- shared expressions

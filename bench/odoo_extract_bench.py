@@ -1,0 +1,580 @@
+"""Benchmark: the Odoo connector's reads against a raw ``COPY (same query) TO STDOUT``.
+
+Not a test. Usage::
+
+    .venv/bin/python bench/odoo_extract_bench.py                        # 250k customers, 5M lines
+    .venv/bin/python bench/odoo_extract_bench.py --customers 10000 --lines 200000 --keep
+
+It creates a fresh PostgreSQL database (``--db``, default creditctl_bench_odoo on the server of
+``--admin-url``), creates the Odoo 18 tables (connectors/odoo/schema.py) and fills them in SQL
+(``INSERT … SELECT`` over ``generate_series``, values from a hash of the row number, so the data
+are deterministic) with the demo's business shape: two companies (EUR, USD), customers with
+profiles (healthy, late, severe, new, prepayment, over limit), foreign-currency customers, credit
+notes, payments on account, debit notes, partial residuals, installments (3 receivable lines),
+paid history (invoice + payment reconciled by an account_partial_reconcile), contacts rolling up
+to their commercial partner, confirmed / draft / invoiced sale orders and weekly rates.
+``--lines`` receivable account_move_line rows in all (about 80 % of them open items).
+Tables are UNLOGGED while filling (no WAL; the reads do not care) and VACUUM ANALYZEd after.
+
+Then, for each read (open_items, customers, payments, open_orders; all companies), in that order:
+
+- ``connector_s``: ``OdooConnector.read_<entity>(companies)`` in a fresh subprocess (wall time;
+  the engine is connected and the modules imported by a read_companies before), with ``peak_rss_mb`` (the subprocess's VmHWM after the read),
+  ``rss_before_mb`` (after imports, before the read) and the frame's ``frame_mb`` (deep);
+- ``copy_s``: ``COPY (<the same SQL, same bound values>) TO STDOUT`` through psycopg in a fresh
+  subprocess, every byte received and discarded (the SQL comes from
+  ``connectors.sql.bound_sql``: SQLAlchemy's compiled statement bound client-side by psycopg);
+- ``ratio`` = connector_s / copy_s (goal: ≤ 2).
+
+One untimed COPY of each query runs first so both sides see a warm cache. ``--repeat N`` (default
+2) keeps the fastest of N runs of each side: the machine is shared, the fastest is the least
+disturbed. Writes bench/results/odoo_extract.json (``--out``) and prints a table; drops the
+database unless ``--keep``. The full-size run takes about 8 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+AS_OF = datetime.date(2026, 11, 28)
+COMPANIES = ["Demo GmbH", "Demo Inc"]
+READS = ["open_items", "customers", "payments", "open_orders"]
+DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+# ---------------------------------------------------------------------------- filling (SQL)
+
+#: reference data: currencies, companies, accounts, countries, industries, terms, fields, rates
+_MASTERS = """
+INSERT INTO res_currency (id, name, active) VALUES (1,'EUR',true),(2,'USD',true),(3,'GBP',true),(4,'CHF',true),
+  (5,'CAD',true);
+INSERT INTO res_company (id, name, currency_id) VALUES (1,'Demo GmbH',1),(2,'Demo Inc',2);
+INSERT INTO account_account (id, name, code, account_type, company_id, reconcile) VALUES
+  (1,'{"en_US":"Account Receivable"}','121000','asset_receivable',1,true),
+  (2,'{"en_US":"Account Receivable"}','121000','asset_receivable',2,true);
+INSERT INTO res_country (id, name, code) VALUES (1,'{"en_US":"Germany"}','DE'),(2,'{"en_US":"United States"}','US'),
+  (3,'{"en_US":"United Kingdom"}','GB'),(4,'{"en_US":"Switzerland"}','CH'),(5,'{"en_US":"Canada"}','CA');
+INSERT INTO res_partner_industry (id, name, full_name, active) VALUES
+  (1,'{"en_US":"Retail"}','{"en_US":"Retail"}',true),(2,'{"en_US":"Wholesale"}','{"en_US":"Wholesale"}',true),
+  (3,'{"en_US":"Construction"}','{"en_US":"Construction"}',true),
+  (4,'{"en_US":"Public Sector"}','{"en_US":"Public Sector"}',true);
+INSERT INTO account_payment_term (id, name, active) VALUES (1,'{"en_US":"Immediate Payment"}',true),
+  (2,'{"en_US":"14 Days"}',true),(3,'{"en_US":"30 Days"}',true),(4,'{"en_US":"60 Days"}',true),
+  (5,'{"en_US":"Prepayment"}',true),(6,'{"en_US":"30/60/90 Days"}',true);
+INSERT INTO account_payment_term_line (id, payment_id, value, value_amount, nb_days) VALUES
+  (1,1,'percent',100,0),(2,2,'percent',100,14),(3,3,'percent',100,30),(4,4,'percent',100,60),(5,5,'percent',100,0),
+  (6,6,'percent',33.33,30),(7,6,'percent',33.33,60),(8,6,'percent',33.34,90);
+INSERT INTO ir_model_fields (id, model, name, ttype) VALUES (1,'res.partner','credit_limit','float'),
+  (2,'res.partner','property_payment_term_id','many2one');
+-- the companies' default term (partners without their own value fall back to it)
+INSERT INTO ir_default (id, field_id, company_id, json_value) VALUES (1,2,1,'3'),(2,2,2,'3');
+-- weekly rates, 66 weeks; Odoo's rate = units of the currency per 1 company currency
+INSERT INTO res_currency_rate (name, rate, currency_id, company_id)
+SELECT DATE '{as_of}' - 7 * w, round((1.0 / b.base * (1 + 0.02 * sin(w / 4.0)))::numeric, 6), b.cur, b.co
+FROM generate_series(0, 66) w
+CROSS JOIN (VALUES (3, 1, 1.17), (4, 1, 1.05), (2, 1, 0.92), (1, 2, 1.09), (5, 2, 0.73)) AS b(cur, co, base);
+"""
+
+#: u(i, salt): a deterministic uniform in (0, 1) per row number and salt; n(i, salt): a normal
+_FUNCTIONS = """
+CREATE FUNCTION bench_u(i bigint, salt int) RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+  $$ SELECT ((hashint8(i * 131 + salt) & 2147483647)::float8 + 0.5) / 2147483648.0 $$;
+CREATE FUNCTION bench_n(i bigint, salt int) RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+  $$ SELECT sqrt(-2 * ln(bench_u(i, salt))) * cos(2 * pi() * bench_u(i, salt + 1)) $$;
+"""
+
+#: per customer: company, currency, rate to the company currency, profile, term, typical invoice
+_PARTNERS = """
+CREATE UNLOGGED TABLE bench_partner AS
+WITH base AS (
+  SELECT i AS pid, CASE WHEN bench_u(i, 1) < 0.4 THEN 2 ELSE 1 END AS co,
+         CASE WHEN bench_u(i, 3) < 0.10 THEN 'late' WHEN bench_u(i, 3) < 0.125 THEN 'severe'
+              WHEN bench_u(i, 3) < 0.155 THEN 'prepayment' WHEN bench_u(i, 3) < 0.215 THEN 'over_limit'
+              WHEN bench_u(i, 3) < 0.275 THEN 'new' ELSE 'healthy' END AS profile,
+         bench_u(i, 4) AS uf, bench_u(i, 5) AS upick, bench_u(i, 6) AS uterm
+  FROM generate_series(1, {customers}) i
+), cur AS (
+  SELECT *, CASE
+      WHEN profile IN ('new', 'prepayment', 'over_limit') THEN co
+      WHEN co = 1 AND uf < 0.10 THEN CASE WHEN upick < 0.4 THEN 3 WHEN upick < 0.7 THEN 4 ELSE 2 END
+      WHEN co = 2 AND uf < 0.06 THEN CASE WHEN upick < 0.6 THEN 1 ELSE 5 END
+      ELSE co END AS cur,
+    CASE WHEN profile = 'prepayment' THEN 5 WHEN uterm < 0.27 THEN 2 WHEN uterm < 0.77 THEN 3
+         WHEN uterm < 0.92 THEN 4 WHEN uterm < 0.97 THEN 6 ELSE 1 END AS term_id
+  FROM base
+)
+SELECT pid, co, cur, profile, term_id,
+       CASE term_id WHEN 2 THEN 14 WHEN 3 THEN 30 WHEN 4 THEN 60 WHEN 6 THEN 30 ELSE 0 END AS term_days,
+       CASE cur WHEN 3 THEN 1.17 WHEN 4 THEN 1.05 WHEN 2 THEN (CASE co WHEN 1 THEN 0.92 ELSE 1 END)
+                WHEN 1 THEN (CASE co WHEN 2 THEN 1.09 ELSE 1 END) WHEN 5 THEN 0.73 ELSE 1 END AS rate,
+       exp(ln(1500) + 0.8 * bench_n(pid, 7)) AS size,
+       CASE profile WHEN 'healthy' THEN 12 WHEN 'late' THEN 75 WHEN 'severe' THEN 230 WHEN 'over_limit' THEN 25
+                    WHEN 'new' THEN 0 ELSE 0 END AS late_days
+FROM cur;
+ALTER TABLE bench_partner ADD PRIMARY KEY (pid);
+
+INSERT INTO res_partner (id, name, ref, company_id, commercial_partner_id, parent_id, customer_rank, country_id,
+                         industry_id, create_date, write_date, active, sale_warn, sale_warn_msg, credit_limit,
+                         property_payment_term_id)
+SELECT pid,
+       (ARRAY['Müller','Schmidt','Weber','Wagner','Smith','Johnson','Brown','O''Neill','Martin','Clark'])[1 + (pid % 10)]
+         || ' ' || (ARRAY['Bau','Handel','Technik','Logistik','Trading','Services','Supply'])[1 + (pid / 10) % 7]
+         || ' ' || CASE co WHEN 1 THEN 'GmbH' ELSE 'Inc' END,
+       'CUST-' || lpad(pid::text, 7, '0'), co, pid, NULL, 1,
+       CASE cur WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 3 THEN 3 WHEN 4 THEN 4 ELSE 5 END,
+       1 + floor(bench_u(pid, 8) * 4)::int,
+       TIMESTAMP '{as_of}' - make_interval(days => CASE profile WHEN 'new' THEN 5 + (pid % 80)
+                                                    ELSE 470 + floor(bench_u(pid, 9) * 2100)::int END),
+       TIMESTAMP '{as_of}', true,
+       CASE WHEN bench_u(pid, 10) < 0.015 THEN 'block' ELSE 'no-message' END,
+       CASE WHEN bench_u(pid, 10) < 0.015 THEN 'blocked by a person' END,
+       CASE WHEN bench_u(pid, 11) < 0.12 THEN NULL
+            ELSE jsonb_build_object(co::text, round((size * CASE profile WHEN 'over_limit' THEN 1.5 ELSE 8 END)
+                                                    / 500) * 500 + 500) END,
+       CASE WHEN bench_u(pid, 12) < 0.05 AND profile <> 'prepayment' THEN NULL
+            ELSE jsonb_build_object(co::text, term_id) END
+FROM bench_partner;
+-- contacts: every 10th customer has a buyer contact (customer_rank 0) that some documents name
+INSERT INTO res_partner (id, name, ref, company_id, commercial_partner_id, parent_id, customer_rank, active,
+                         sale_warn, create_date)
+SELECT {customers} + pid / 10, 'Buyer ' || pid, NULL, co, pid, pid, 0, true, 'no-message', TIMESTAMP '{as_of}'
+FROM bench_partner WHERE pid % 10 = 0;
+"""
+
+#: single-line documents: invoices, credit notes, payments on account, debit notes (ids 1..singles)
+_SINGLES = """
+WITH d AS (
+  SELECT s.id, bp.*, CASE WHEN bp.pid % 10 = 0 AND bench_u(s.id, 13) < 0.3 THEN {customers} + bp.pid / 10
+                          ELSE bp.pid END AS partner_id,
+         CASE WHEN bench_u(s.id, 14) < 0.88 THEN 'inv' WHEN bench_u(s.id, 14) < 0.94 THEN 'ref'
+              WHEN bench_u(s.id, 14) < 0.98 THEN 'poa' ELSE 'dn' END AS kind,
+         floor(bench_u(s.id, 15) * (bp.term_days + bp.late_days + 5))::int AS age,
+         bench_u(s.id, 16) AS ures, bench_n(s.id, 17) AS nz, bench_u(s.id, 19) < 0.005 AS draft
+  FROM generate_series(1, {singles}) s(id)
+  JOIN bench_partner bp ON bp.pid = 1 + floor(bench_u(s.id, 12) * {customers})::int
+), v AS (
+  SELECT d.*, DATE '{as_of}' - age AS doc_date,
+         round((size * exp(0.5 * nz) / rate * CASE kind WHEN 'inv' THEN 1 WHEN 'ref' THEN -0.3 WHEN 'poa' THEN -0.5
+                                                         ELSE 0.1 END)::numeric, 2) AS amount,
+         CASE WHEN kind = 'inv' AND ures >= 0.9 THEN 0.25 WHEN kind = 'inv' AND ures >= 0.75 THEN 0.5 ELSE 1 END
+           AS frac
+  FROM d
+), w AS (
+  SELECT v.*, round(amount * frac, 2) AS residual, doc_date + term_days AS due,
+         CASE kind WHEN 'inv' THEN 'INV' WHEN 'ref' THEN 'RINV' WHEN 'poa' THEN 'PBNK1' ELSE 'MISC' END
+           || '/' || extract(year FROM doc_date) || '/' || lpad(id::text, 8, '0') AS name
+  FROM v
+), m AS (
+  INSERT INTO account_move (id, name, move_type, state, date, invoice_date, invoice_date_due, partner_id,
+                            commercial_partner_id, company_id, currency_id, amount_total, amount_residual,
+                            amount_total_signed, amount_residual_signed, payment_state)
+  SELECT id, name, CASE kind WHEN 'inv' THEN 'out_invoice' WHEN 'ref' THEN 'out_refund' ELSE 'entry' END,
+         CASE WHEN draft THEN 'draft' ELSE 'posted' END, doc_date,
+         CASE WHEN kind IN ('inv', 'ref') THEN doc_date END, due, partner_id, pid, co, cur, abs(amount),
+         abs(residual), round(amount * rate, 2), round(residual * rate, 2),
+         CASE WHEN frac = 1 THEN 'not_paid' ELSE 'partial' END
+  FROM w
+)
+INSERT INTO account_move_line (id, move_id, move_name, account_id, partner_id, company_id, date, date_maturity,
+                               currency_id, company_currency_id, amount_currency, amount_residual_currency, balance,
+                               debit, credit, amount_residual, reconciled, parent_state, display_type)
+SELECT id, id, name, co, partner_id, co, doc_date, due, cur, co, amount, residual, round(amount * rate, 2),
+       greatest(round(amount * rate, 2), 0), greatest(-round(amount * rate, 2), 0), round(residual * rate, 2),
+       false, CASE WHEN draft THEN 'draft' ELSE 'posted' END, 'payment_term'
+FROM w;
+"""
+
+#: invoices in 3 installments (due +30/+60/+90); the first one is paid in 40 % of them
+_INSTALLMENTS = """
+WITH d AS (
+  SELECT {singles} + k AS id, k, bp.*, DATE '{as_of}' - floor(bench_u(k, 21) * 150)::int AS doc_date,
+         round((3 * bp.size * exp(0.4 * bench_n(k, 22)) / bp.rate / 3)::numeric, 2) AS part,
+         bench_u(k, 24) < 0.4 AS first_paid
+  FROM generate_series(1, {installments}) k
+  JOIN bench_partner bp ON bp.pid = 1 + floor(bench_u(k, 20) * {customers})::int
+), w AS (
+  SELECT d.*, 'INV/' || extract(year FROM doc_date) || '/' || lpad(id::text, 8, '0') AS name FROM d
+), m AS (
+  INSERT INTO account_move (id, name, move_type, state, date, invoice_date, invoice_date_due, partner_id,
+                            commercial_partner_id, company_id, currency_id, amount_total, amount_residual,
+                            amount_total_signed, amount_residual_signed, payment_state)
+  SELECT id, name, 'out_invoice', 'posted', doc_date, doc_date, doc_date + 90, pid, pid, co, cur, 3 * part,
+         CASE WHEN first_paid THEN 2 ELSE 3 END * part, round(3 * part * rate, 2),
+         round(CASE WHEN first_paid THEN 2 ELSE 3 END * part * rate, 2),
+         CASE WHEN first_paid THEN 'partial' ELSE 'not_paid' END
+  FROM w
+)
+INSERT INTO account_move_line (id, move_id, move_name, account_id, partner_id, company_id, date, date_maturity,
+                               currency_id, company_currency_id, amount_currency, amount_residual_currency, balance,
+                               debit, credit, amount_residual, reconciled, parent_state, display_type)
+SELECT {singles} + 3 * (k - 1) + j, id, name, co, pid, co, doc_date, doc_date + 30 * j, cur, co, part,
+       CASE WHEN j = 1 AND first_paid THEN 0 ELSE part END, round(part * rate, 2), round(part * rate, 2), 0,
+       CASE WHEN j = 1 AND first_paid THEN 0 ELSE round(part * rate, 2) END, j = 1 AND first_paid, 'posted',
+       'payment_term'
+FROM w CROSS JOIN generate_series(1, 3) j;
+"""
+
+#: paid history: invoice + bank payment, both receivable lines reconciled by one partial
+_HISTORY = """
+WITH d AS (
+  SELECT k, bp.*, DATE '{as_of}' - 30 - floor(bench_u(k, 31) * 425)::int AS doc_date,
+         round((bp.size * exp(0.5 * bench_n(k, 32)) / bp.rate)::numeric, 2) AS amount,
+         round(CASE WHEN bp.profile IN ('late', 'severe') THEN 30 + 10 * bench_n(k, 34)
+                    WHEN bp.profile = 'prepayment' THEN -bp.term_days ELSE 1 + 4 * bench_n(k, 34) END)::int AS late
+  FROM generate_series(1, {history}) k
+  JOIN bench_partner bp ON bp.pid = 1 + floor(bench_u(k, 30) * {customers})::int
+), w AS (
+  SELECT d.*, {base} + k AS inv_id, {base} + {history} + k AS pay_id, {line_base} + k AS inv_line,
+         {line_base} + {history} + k AS pay_line, doc_date + term_days AS due,
+         least(greatest(doc_date + term_days + late, doc_date), DATE '{as_of}' - 1) AS paid,
+         'INV/' || extract(year FROM doc_date) || '/' || lpad(({base} + k)::text, 8, '0') AS name
+  FROM d
+), m AS (
+  INSERT INTO account_move (id, name, move_type, state, date, invoice_date, invoice_date_due, partner_id,
+                            commercial_partner_id, company_id, currency_id, amount_total, amount_residual,
+                            amount_total_signed, amount_residual_signed, payment_state)
+  SELECT inv_id, name, 'out_invoice', 'posted', doc_date, doc_date, due, pid, pid, co, cur, amount, 0,
+         round(amount * rate, 2), 0, 'paid' FROM w
+  UNION ALL
+  SELECT pay_id, 'PBNK1/' || extract(year FROM paid) || '/' || lpad(pay_id::text, 8, '0'), 'entry', 'posted', paid,
+         NULL, paid, pid, pid, co, cur, amount, 0, round(amount * rate, 2), 0, NULL FROM w
+), p AS (
+  INSERT INTO account_partial_reconcile (id, debit_move_id, credit_move_id, amount, debit_amount_currency,
+                                         credit_amount_currency, company_id, max_date)
+  SELECT k, inv_line, pay_line, round(amount * rate, 2), amount, amount, co, paid FROM w
+)
+INSERT INTO account_move_line (id, move_id, move_name, account_id, partner_id, company_id, date, date_maturity,
+                               currency_id, company_currency_id, amount_currency, amount_residual_currency, balance,
+                               debit, credit, amount_residual, reconciled, parent_state, display_type)
+SELECT inv_line, inv_id, name, co, pid, co, doc_date, due, cur, co, amount, 0, round(amount * rate, 2),
+       round(amount * rate, 2), 0, 0, true, 'posted', 'payment_term' FROM w
+UNION ALL
+SELECT pay_line, pay_id, 'PBNK1/' || lpad(pay_id::text, 8, '0'), co, pid, co, paid, paid, cur, co, -amount, 0,
+       -round(amount * rate, 2), 0, round(amount * rate, 2), 0, true, 'posted', 'payment_term' FROM w;
+"""
+
+#: one sale order per customer on average: confirmed (mostly still to invoice), draft, cancelled
+_ORDERS = """
+INSERT INTO sale_order (id, name, partner_id, company_id, state, date_order, currency_id, amount_total,
+                        amount_to_invoice, invoice_status, locked, x_credit_hold, x_credit_hold_reason)
+SELECT o, 'S' || lpad(o::text, 8, '0'), bp.pid, bp.co,
+       CASE WHEN bench_u(o, 41) < 0.85 THEN 'sale' WHEN bench_u(o, 41) < 0.95 THEN 'draft' ELSE 'cancel' END,
+       TIMESTAMP '{as_of}' - make_interval(days => floor(bench_u(o, 42) * 60)::int), bp.cur,
+       round((bp.size * 2 / bp.rate)::numeric, 2),
+       CASE WHEN bench_u(o, 43) < 0.75 THEN round((bp.size * 2 / bp.rate * CASE WHEN bench_u(o, 44) < 0.8 THEN 1
+                                                   ELSE 0.5 END)::numeric, 2) ELSE 0 END,
+       'to invoice', false, bench_u(o, 45) < 0.01, CASE WHEN bench_u(o, 45) < 0.01 THEN 'held by a person' END
+FROM generate_series(1, {customers}) o
+JOIN bench_partner bp ON bp.pid = 1 + floor(bench_u(o, 40) * {customers})::int;
+"""
+
+#: Odoo's own indexes on the columns these queries touch (created after the fill: faster)
+_INDEXES = [
+    "CREATE INDEX account_move_line_move_id_index ON account_move_line (move_id)",
+    "CREATE INDEX account_move_line_account_id_index ON account_move_line (account_id)",
+    "CREATE INDEX account_move_line_partner_id_index ON account_move_line (partner_id)",
+    "CREATE INDEX account_move_line_date_index ON account_move_line (date)",
+    "CREATE INDEX account_move_name_index ON account_move (name)",
+    "CREATE INDEX account_move_commercial_partner_id_index ON account_move (commercial_partner_id)",
+    "CREATE INDEX account_partial_reconcile_debit_move_id_index ON account_partial_reconcile (debit_move_id)",
+    "CREATE INDEX account_partial_reconcile_credit_move_id_index ON account_partial_reconcile (credit_move_id)",
+    "CREATE INDEX res_partner_ref_index ON res_partner (ref)",
+    "CREATE INDEX res_partner_commercial_partner_id_index ON res_partner (commercial_partner_id)",
+    "CREATE INDEX sale_order_partner_id_index ON sale_order (partner_id)",
+]
+
+
+def counts(lines: int) -> dict[str, int]:
+    """Documents per kind so that singles + 3 * installments + 2 * history == lines."""
+    history, installments = lines // 10, lines // 50
+    return {"history": history, "installments": installments, "singles": lines - 2 * history - 3 * installments}
+
+
+def fill(url: str, customers: int, lines: int) -> dict[str, float]:
+    """Create the Odoo 18 tables in the (empty) database at ``url`` and fill them; seconds per step."""
+    import psycopg
+
+    from connectors.odoo.schema import SETUP_DDL, create_schema, tables
+
+    create_schema(url, 18)
+    n = counts(lines)
+    fmt = {"as_of": AS_OF.isoformat(), "customers": customers, **n,
+           "base": n["singles"] + n["installments"], "line_base": n["singles"] + 3 * n["installments"]}
+    steps: dict[str, float] = {}
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+
+        def run(name: str, sql: str) -> None:
+            start = time.perf_counter()
+            conn.execute(_format(sql, fmt))
+            steps[name] = round(time.perf_counter() - start, 2)
+            print(f"  fill {name:<13} {steps[name]:7.1f} s", file=sys.stderr, flush=True)
+
+        for ddl in SETUP_DDL:
+            conn.execute(ddl)
+        for table in ("res_partner", "account_move", "account_move_line", "account_partial_reconcile", "sale_order"):
+            conn.execute(f"ALTER TABLE {table} SET UNLOGGED")
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        run("masters", _FUNCTIONS + _MASTERS)
+        run("partners", _PARTNERS)
+        run("singles", _SINGLES)
+        run("installments", _INSTALLMENTS)
+        run("history", _HISTORY)
+        run("orders", _ORDERS)
+        start = time.perf_counter()
+        for ddl in _INDEXES:
+            conn.execute(ddl)
+        steps["indexes"] = round(time.perf_counter() - start, 2)
+        for table in tables(18).metadata.sorted_tables:  # ids were given: serials continue after them
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                         f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)")
+        conn.execute("DROP TABLE bench_partner")
+        conn.execute("DROP FUNCTION bench_n(bigint, int)")
+        conn.execute("DROP FUNCTION bench_u(bigint, int)")
+        start = time.perf_counter()
+        conn.execute("VACUUM (ANALYZE)")  # hint bits and statistics, as a live database has them
+        steps["vacuum_analyze"] = round(time.perf_counter() - start, 2)
+        print(f"  fill indexes+vacuum {steps['indexes'] + steps['vacuum_analyze']:7.1f} s", file=sys.stderr)
+    return steps
+
+
+def _format(sql: str, values: dict) -> str:
+    """``{name}`` placeholders only (the SQL's own braces are JSON literals, left alone)."""
+    for key, value in values.items():
+        sql = sql.replace("{" + key + "}", str(value))
+    return sql
+
+
+def _libpq(url: str) -> str:
+    """The libpq connection string of a SQLAlchemy URL."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    parts = {"host": u.host, "port": u.port, "user": u.username, "password": u.password, "dbname": u.database}
+    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+
+
+def table_counts(url: str) -> dict[str, int]:
+    import psycopg
+
+    names = ["res_partner", "account_move", "account_move_line", "account_partial_reconcile", "sale_order"]
+    with psycopg.connect(_libpq(url)) as conn:
+        return {n: conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}
+
+
+# ---------------------------------------------------------------------------- measuring (subprocesses)
+
+
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def _statement(conn, entity: str):
+    """The connector's statement for ``entity`` (all companies), as its read_* builds it."""
+    from connectors.odoo import read
+    from connectors.odoo.schema import tables
+
+    t = tables(18)
+    if entity == "open_items":
+        return read.open_items_stmt(t, COMPANIES)
+    if entity == "customers":
+        return read.customers_stmt(t, COMPANIES, "Prepayment")
+    if entity == "payments":
+        return read.payments_stmt(t, COMPANIES)
+    return read.open_orders_stmt(t, COMPANIES, read.has_custom_fields(conn))
+
+
+def measure_connector(url: str, entity: str) -> dict:
+    """One connector read in this (fresh) process: wall time and memory."""
+    import gc
+
+    from connectors.odoo import OdooConnector
+
+    con = OdooConnector(url, {"version": 18})
+    con.read_companies(COMPANIES)  # connect and import once, as a nightly run has; not part of the read
+    gc.collect()
+    before = _status_mb("VmRSS")
+    start = time.perf_counter()
+    frame = getattr(con, f"read_{entity}")(COMPANIES)
+    seconds = time.perf_counter() - start
+    peak = _status_mb("VmHWM")
+    con.close()
+    return {"rows": len(frame), "seconds": round(seconds, 3), "rss_before_mb": before, "peak_rss_mb": peak,
+            "extra_mb": round(peak - before, 1),
+            "frame_mb": round(frame.memory_usage(deep=True).sum() / 2**20, 1)}
+
+
+def measure_copy(url: str, entity: str) -> dict:
+    """``COPY (<the connector's SQL>) TO STDOUT`` through psycopg, bytes received and dropped."""
+    from sqlalchemy import create_engine
+
+    from connectors.sql import bound_sql
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        sql = bound_sql(conn, _statement(conn, entity))
+        start = time.perf_counter()
+        raw = conn.connection.driver_connection
+        size = rows = 0
+        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
+            for block in copy:
+                size += len(block)
+                rows += 1
+        seconds = time.perf_counter() - start
+    engine.dispose()
+    return {"rows": rows, "seconds": round(seconds, 3), "mb": round(size / 2**20, 1)}
+
+
+def _child(kind: str, url: str, entity: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--_measure", kind, "--_url", url, "--_entity", entity],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{kind} {entity} failed: {out.stderr.strip().splitlines()[-1:]}")
+    return json.loads(out.stdout)
+
+
+def _best(kind: str, url: str, entity: str, repeat: int) -> dict:
+    runs = [_child(kind, url, entity) for _ in range(repeat)]
+    best = min(runs, key=lambda r: r["seconds"])
+    return {**best, "runs_s": [r["seconds"] for r in runs]}
+
+
+# ---------------------------------------------------------------------------- driver
+
+
+def _machine() -> dict:
+    import numpy
+    import pandas
+    import psycopg
+    import pyarrow
+    import sqlalchemy
+
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
+    except OSError:
+        pass
+    with open("/proc/meminfo") as fh:
+        mem_kb = int(fh.readline().split()[1])
+    return {"cpus": os.cpu_count(), "cpu": cpu, "mem_gb": round(mem_kb / 2**20, 1), "python": platform.python_version(),
+            "pandas": pandas.__version__, "numpy": numpy.__version__, "pyarrow": pyarrow.__version__,
+            "psycopg": psycopg.__version__, "sqlalchemy": sqlalchemy.__version__}
+
+
+def _server(url: str) -> dict:
+    import psycopg
+
+    with psycopg.connect(_libpq(url)) as conn:
+        return {k: conn.execute(f"SHOW {k}").fetchone()[0]
+                for k in ("server_version", "shared_buffers", "work_mem", "max_parallel_workers_per_gather")}
+
+
+def _admin(admin_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--customers", type=int, default=250_000)
+    ap.add_argument("--lines", type=int, default=5_000_000, help="receivable account_move_line rows")
+    ap.add_argument("--admin-url", default=os.environ.get("CREDITCTL_BENCH_PG_URL", DEFAULT_ADMIN_URL),
+                    help="SQLAlchemy URL of a database on the server, as a user that may CREATE DATABASE")
+    ap.add_argument("--db", default="creditctl_bench_odoo", help="database to (re)create and fill")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each side; the fastest counts (default 2)")
+    ap.add_argument("--keep", action="store_true", help="keep the database afterwards (and reuse it with --reuse)")
+    ap.add_argument("--reuse", action="store_true", help="measure an already filled --db (from --keep)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "odoo_extract.json")
+    ap.add_argument("--_measure", choices=["connector", "copy"], help=argparse.SUPPRESS)
+    ap.add_argument("--_url", help=argparse.SUPPRESS)
+    ap.add_argument("--_entity", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args._measure:
+        fn = measure_connector if args._measure == "connector" else measure_copy
+        print(json.dumps(fn(args._url, args._entity)))
+        return 0
+    if args.customers < 10 or args.lines < 100:
+        ap.error("--customers must be >= 10 and --lines >= 100")
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(args.admin_url).set(database=args.db).render_as_string(hide_password=False)
+    total_start = time.perf_counter()
+    fill_steps: dict[str, float] = {}
+    if not args.reuse:
+        print(f"filling {args.db}: {args.customers:,} customers, {args.lines:,} receivable lines", file=sys.stderr)
+        _admin(args.admin_url, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        _admin(args.admin_url, f'CREATE DATABASE "{args.db}"')
+        fill_steps = fill(url, args.customers, args.lines)
+    try:
+        rows = table_counts(url)
+        results = {}
+        for entity in READS:
+            _child("copy", url, entity)  # warm-up: both sides then read from a warm cache
+            connector = _best("connector", url, entity, args.repeat)
+            copy = _best("copy", url, entity, args.repeat)
+            if connector["rows"] != copy["rows"]:
+                raise SystemExit(f"{entity}: connector read {connector['rows']} rows, COPY {copy['rows']}")
+            results[entity] = {"rows": connector["rows"], "connector_s": connector["seconds"],
+                               "copy_s": copy["seconds"], "ratio": round(connector["seconds"] / copy["seconds"], 2),
+                               "peak_rss_mb": connector["peak_rss_mb"], "extra_mb": connector["extra_mb"],
+                               "rss_before_mb": connector["rss_before_mb"], "frame_mb": connector["frame_mb"],
+                               "copy_mb": copy["mb"], "connector_runs_s": connector["runs_s"],
+                               "copy_runs_s": copy["runs_s"]}
+            r = results[entity]
+            print(f"  {entity:<12} {r['rows']:>10,} rows  connector {r['connector_s']:7.2f} s  "
+                  f"COPY {r['copy_s']:7.2f} s  ratio {r['ratio']:5.2f}  peak {r['peak_rss_mb']:7.1f} MB",
+                  file=sys.stderr, flush=True)
+        server = _server(url)
+    finally:
+        if not args.keep:
+            _admin(args.admin_url, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    report = {
+        "benchmark": "odoo_extract",
+        "customers": args.customers, "receivable_lines": args.lines, "odoo_version": 18, "companies": COMPANIES,
+        "table_rows": rows, "fill_s": fill_steps, "reads": results,
+        "measures": "connector_s: OdooConnector.read_<entity>(all companies) wall time in a fresh process; copy_s: "
+                    "COPY (same SQL, same bound values) TO STDOUT via psycopg, bytes dropped; ratio = "
+                    "connector_s / copy_s; peak_rss_mb: VmHWM of the connector's process (interpreter and "
+                    "imports included), extra_mb = peak - RSS before the read; frame_mb: the frame (deep)",
+        "machine": _machine(), "server": server,
+        "command": "python bench/odoo_extract_bench.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "total_s": round(time.perf_counter() - total_start, 1),
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(args.out)
+    print(f"\n{args.customers:,} customers, {args.lines:,} receivable lines, {os.cpu_count()} cores "
+          f"(total {report['total_s']:.0f} s)")
+    print(f"{'read':<12} {'rows':>10} {'connector s':>12} {'COPY s':>8} {'ratio':>6} {'peak MB':>8}")
+    for entity, r in results.items():
+        print(f"{entity:<12} {r['rows']:>10,} {r['connector_s']:>12.2f} {r['copy_s']:>8.2f} {r['ratio']:>6.2f} "
+              f"{r['peak_rss_mb']:>8.1f}")
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
