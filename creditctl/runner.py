@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,9 @@ def _instance() -> DagsterInstance:
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
+_QUALIFIED_ERROR = re.compile(r"^[\w.]+\.\w*(Error|Exception): ")
+
+
 def failure_message(result: ExecuteInProcessResult) -> str:
     """The first reason a run failed, as one line: a failed step or a failed blocking check."""
     for evaluation in result.get_asset_check_evaluations():
@@ -55,7 +59,9 @@ def failure_message(result: ExecuteInProcessResult) -> str:
             err = event.step_failure_data.error
             if err is not None:
                 cause = err.cause or err
-                return f"{event.step_key}: {cause.message.strip().splitlines()[0]}"
+                first = cause.message.strip().splitlines()[0]
+                # "etl.ports.ConnectorError: cannot connect ..." -> the sentence for the user
+                return f"{event.step_key}: {_QUALIFIED_ERROR.sub('', first, count=1)}"
     return "the run failed (see the Dagster run log)"
 
 

@@ -13,7 +13,9 @@ from pydantic import PrivateAttr
 from assets.definitions import JOB_NAME, build_definitions
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from connectors.transient import is_transient
+from creditctl.runner import failure_message
 from etl.ports import ConnectorError, ErpConnector
+from tests.conftest import ROOT
 from tests.writeback_helpers import AS_OF, make_demo
 
 
@@ -110,3 +112,30 @@ def test_a_permanent_error_is_not_retried(retries: int) -> None:
     assert not result.success and retried == []
     failure = next(e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE)
     assert "connection refused" in failure.step_failure_data.user_failure_data.description
+
+
+def test_a_server_that_stays_down_is_retried_then_fails_naming_the_setting(tmp_path, monkeypatch) -> None:
+    """A real refused connection (a closed port): transient, so retried, then one line naming the setting."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("TEST_ERP_URL", f"postgresql+psycopg://postgres@127.0.0.1:{port}/erp")
+    config = tmp_path / "creditctl.yaml"
+    config.write_text(f"erp: {{kind: canonical, url_env: TEST_ERP_URL, companies: [C1]}}\n"
+                      f"rules: [{ROOT / 'rules' / 'credit_control.yaml'}]\nwriteback: apply\n")
+    resources = {
+        "settings": CreditControlSettings(config_path=str(config), as_of=AS_OF.isoformat(), retries=1,
+                                          retry_wait_seconds=0),
+        "erp": ErpResource(config_path=str(config)),
+        "state_store": StateStoreResource(config_path=str(config)),
+    }
+    result = build_definitions(resources, companies=[]).resolve_job_def(JOB_NAME).execute_in_process(
+        raise_on_error=False)
+    assert not result.success
+    retried = {e.step_key for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY}
+    assert "erp_customers" in retried
+    message = failure_message(result)
+    assert message.startswith("erp_") and "cannot connect to the ERP database (erp.url_env)" in message, message
+    assert "ConnectorError" not in message and "\n" not in message, message
