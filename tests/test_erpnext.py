@@ -5,6 +5,7 @@ Every test runs on SQLite (as the demo) and on the machine's MariaDB through pym
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date, datetime
 
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, insert, select
 
-from connectors.erpnext import ErpNextConnector
+from connectors.erpnext import ErpNextConnector, read
 from connectors.erpnext import schema as t
 from connectors.erpnext.write import PlanError
 from etl.plan import PLAN_COLUMNS
@@ -548,6 +549,18 @@ def test_connection_failure_names_the_setting_and_hides_the_password():
     assert "s3cr3t-pw" not in message and "\n" not in message
 
 
+def test_pyodbc_url_port_is_the_port_connected_to():
+    """SQLAlchemy writes ``Server=host,port``, which the MariaDB ODBC driver ignores (it would
+    silently connect to 3306); the connector passes the port as the driver's PORT keyword."""
+    closed = ErpNextConnector("mysql+pyodbc://root@127.0.0.1:1/test?driver=MariaDB+Unicode&charset=utf8mb4")
+    with pytest.raises(ConnectorError, match="cannot connect.*(2002|Can't connect)"):
+        closed.read_companies([DE])
+    open_ = ErpNextConnector("mysql+pyodbc://root@127.0.0.1:3306/test?driver=MariaDB+Unicode&charset=utf8mb4")
+    with pytest.raises(ConnectorError, match="tabCompany"):  # connected: the test database has no ERPNext
+        open_.read_companies([DE])
+    open_.close()
+
+
 def test_bad_url_and_options():
     with pytest.raises(ConnectorError, match="erp.url_env.*not a valid") as info:
         ErpNextConnector("not a url :// pw=hunter2").read_companies([DE])
@@ -564,6 +577,32 @@ def test_small_chunks_give_the_same_frames(erp):
     for entity in ("customers", "open_items", "open_orders", "payments", "fx_rates"):
         pd.testing.assert_frame_equal(getattr(small, f"read_{entity}")([DE]),
                                       getattr(connector, f"read_{entity}")([DE]))
+
+
+def _indexes_used(url: str, stmt) -> list[tuple[str, str | None]]:
+    """(table, index the database's plan reads it through, None for a scan) per plan step."""
+    engine = create_engine(url)
+    sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            steps = [(m.group(2), m.group(3)) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
+                     if (m := re.match(r"(SCAN|SEARCH) (tab[\w ]+?)(?: USING (?:COVERING )?INDEX (\w+).*)?$", r[3]))]
+        else:
+            steps = [(r["table"], r["key"]) for r in conn.exec_driver_sql("EXPLAIN " + sql.replace("%", "%%")).mappings()]
+    engine.dispose()
+    return steps
+
+
+def test_customers_probe_documents_by_customer_not_by_company(erp):
+    """Which customers a company has is decided by index probes on the customer / party
+    columns (ERPNext indexes them): reading a company's invoices, orders and ledger entries
+    through the company index (or a scan) costs as much as the company's whole history."""
+    _, url = erp
+    steps = _indexes_used(url, read.customers_stmt([DE]))
+    probes = {"tabSales Invoice": "ix_sinv_customer", "tabSales Order": "ix_so_customer",
+              "tabPayment Ledger Entry": "ix_ple_party"}
+    used = {(table, index) for table, index in steps if table in probes}
+    assert used == set(probes.items()), steps
 
 
 def test_pyodbc_gives_the_same_frames_as_pymysql(mariadb_database):

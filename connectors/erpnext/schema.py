@@ -7,7 +7,10 @@ document names and Link/Data/Select fields ``varchar(140)``, Currency/Float/Perc
 connector uses are declared: the real tables have many more, which the connector never touches.
 
 The same metadata creates the demo ERP (SQLite) and the test databases; on MariaDB the
-``with_variant`` types render exactly as ERPNext's DDL. Money columns are declared with
+``with_variant`` types render exactly as ERPNext's DDL. Indexes are ERPNext's where the
+connector's queries depend on them (``search_index`` fields, ``on_doctype_update`` composites,
+Frappe's ``parent`` index on child tables): the reads probe by customer / party, never relying on
+an index a real ERPNext lacks. Money columns are declared with
 ``asdecimal=False`` so every driver hands back floats (the canonical frames are float64).
 """
 
@@ -181,10 +184,17 @@ payment_ledger_entry = _table(
     Column("due_date", Date),
     Column("delinked", _check(), nullable=False, server_default="0"),
     Column("is_cancelled", _check(), nullable=False, server_default="0"),
+    # ERPNext's own: search_index fields, plus on_doctype_update's two composites
+    Index("ix_ple_posting_date", "posting_date"),
+    Index("ix_ple_party_type", "party_type"),
+    Index("ix_ple_voucher_type", "voucher_type"),
+    Index("ix_ple_against_voucher_type", "against_voucher_type"),
     Index("ix_ple_against_voucher_no", "against_voucher_no"),
     Index("ix_ple_voucher_no", "voucher_no"),
     Index("ix_ple_party", "party"),
     Index("ix_ple_company", "company"),
+    Index("ix_ple_against_voucher", "against_voucher_no", "against_voucher_type"),
+    Index("ix_ple_voucher", "voucher_no", "voucher_type"),
 )
 
 sales_order = _table(
