@@ -12,6 +12,14 @@ SUPPORTED = ("demo", "erpnext", "files", "canonical", "sap_b1", "odoo")
 
 def make_connector(erp: ErpConfig) -> ErpConnector:
     """The connector for a config's ``erp`` section (imports lazily: each pulls its own driver)."""
+    connector = _make(erp)
+    if erp.url_env and hasattr(connector, "setting"):
+        # errors then name the variable to fix, not only the config key that names it
+        connector.setting = f"{erp.url_env}, from erp.url_env"
+    return connector
+
+
+def _make(erp: ErpConfig) -> ErpConnector:
     if erp.kind == "demo":
         from connectors.demo import DemoConnector
 

@@ -7,13 +7,15 @@ fails within the connect timeout instead of hanging the nightly run.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import String, create_engine
+from sqlalchemy import String, create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql import Select
@@ -22,7 +24,9 @@ from sqlalchemy.sql.sqltypes import NullType
 from connectors.transient import is_transient
 from etl.ports import ConnectorError
 
-CONNECT_TIMEOUT = 8  # seconds
+CONNECT_TIMEOUT = 6  # seconds: a run against a dead server fails within 10 s
+#: how long a failed connect is remembered (shorter than the retry wait, so a retry tries again)
+FAILED_CONNECT_MEMORY = 30.0
 DEFAULT_CHUNK_SIZE = 50_000  # rows fetched per round trip when streaming reads
 
 #: the DB-API's own name for its connect timeout, per driver
@@ -51,6 +55,8 @@ class SqlConnector:
                                  f"(known: {', '.join(sorted(known))})")
         self._url = url
         self._engine = None
+        # (when, message, transient) of the last failed connect: the run's other reads fail at once
+        self._failed_connect: tuple[float, str, bool] | None = None
         try:
             self.chunk_size = int(opts.get("chunk_size") or DEFAULT_CHUNK_SIZE)
         except (TypeError, ValueError):
@@ -77,8 +83,16 @@ class SqlConnector:
             prefix = f"cannot connect to the ERP database ({self.setting})"
             try:
                 url = make_url(self._url)
-                arg = _TIMEOUT_ARG.get(url.get_driver_name())
-                self._engine = create_engine(url, connect_args={arg: CONNECT_TIMEOUT} if arg else {})
+                driver = url.get_driver_name()
+                arg = _TIMEOUT_ARG.get(driver)
+                args: dict[str, Any] = {arg: CONNECT_TIMEOUT} if arg else {}
+                if driver == "pymysql":
+                    # pymysql's connect_timeout covers the TCP connect only: a server that accepts and
+                    # never sends its greeting would hang the run; the read timeout bounds the handshake
+                    args["read_timeout"] = CONNECT_TIMEOUT
+                self._engine = create_engine(url, connect_args=args)
+                if driver == "pymysql":
+                    event.listen(self._engine, "connect", _no_read_timeout_after_handshake)
             except (ArgumentError, ValueError):
                 raise ConnectorError(f"{prefix}: not a valid SQLAlchemy URL") from None
             except (NoSuchModuleError, ImportError) as exc:
@@ -92,11 +106,18 @@ class SqlConnector:
     def _connection(self, what: str, *, begin: bool = False) -> Iterator[Connection]:
         """A connection (in one transaction with ``begin``); database errors name ``what`` failed."""
         self._check_target()
+        failed = self._failed_connect
+        if failed is not None and time.monotonic() - failed[0] < FAILED_CONNECT_MEMORY:
+            # a server that did not answer a moment ago: say so again at once instead of waiting
+            # CONNECT_TIMEOUT once per extract (the run must fail within seconds, not minutes)
+            raise ConnectorError(failed[1], transient=failed[2])
         try:
             conn = self.engine.connect()
         except DBAPIError as exc:
-            raise ConnectorError(f"cannot connect to the ERP database ({self.setting}): {self._reason(exc)}",
-                                 transient=is_transient(exc)) from None
+            message = f"cannot connect to the ERP database ({self.setting}): {self._reason(exc)}"
+            self._failed_connect = (time.monotonic(), message, is_transient(exc))
+            raise ConnectorError(message, transient=is_transient(exc)) from None
+        self._failed_connect = None
         try:
             if begin:
                 with conn.begin():
@@ -116,6 +137,11 @@ class SqlConnector:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _no_read_timeout_after_handshake(dbapi_connection: Any, _record: Any) -> None:
+    """Lift the handshake's read timeout: a long ERP query may take minutes between packets."""
+    dbapi_connection._read_timeout = None  # pymysql has no public setter; it applies this per read
 
 
 # --------------------------------------------------------------------------- streaming + dtypes

@@ -6,12 +6,14 @@ import datetime as dt
 import logging
 import os
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import (
     AssetCheckSeverity,
+    BetaWarning,
     DagsterEventType,
     DagsterInstance,
     ExecuteInProcessResult,
@@ -106,7 +108,9 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
     }
     # partitioned by company only when one company is asked for; else one run covers them all
     companies = list(config.erp.companies) if company else []
-    job = build_definitions(resources, companies=companies).resolve_job_def(JOB_NAME)
+    with warnings.catch_warnings():  # Dagster warns of its own beta sensor internals: not the user's concern
+        warnings.simplefilter("ignore", BetaWarning)
+        job = build_definitions(resources, companies=companies).resolve_job_def(JOB_NAME)
     # the CLI prints its own summary or one-line error; Dagster's event log stays in the instance
     quiet: dict = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if on_step is not None:

@@ -137,5 +137,5 @@ def test_a_server_that_stays_down_is_retried_then_fails_naming_the_setting(tmp_p
     retried = {e.step_key for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY}
     assert "erp_customers" in retried
     message = failure_message(result)
-    assert message.startswith("erp_") and "cannot connect to the ERP database (erp.url_env)" in message, message
+    assert message.startswith("erp_") and "cannot connect to the ERP database (TEST_ERP_URL, from erp.url_env)" in message, message
     assert "ConnectorError" not in message and "\n" not in message, message
