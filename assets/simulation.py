@@ -28,12 +28,9 @@ from dagster import Config, Failure, MetadataValue, OpExecutionContext, Output, 
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from etl.config import data_dir, run_dir
 from etl.extract import Extract
-from etl.overrides import apply_overrides
-from etl.pipeline import decide_all, positions_for
 from etl.plan import tool_owned
-from etl.quality import validate_extract
 from etl.rules import RuleLintError, RuleSet, load_ruleset
-from etl.simulate import DecisionDiff, diff_decisions
+from etl.simulate import DecisionDiff, simulate_rules
 
 JOB_NAME = "rule_change_simulation"
 TAG_FROM = "creditctl/rules_from"
@@ -127,15 +124,6 @@ def _load(paths: list[str], expected: str, side: str) -> RuleSet:
     return ruleset
 
 
-def simulate(extract: Extract, baseline: RuleSet, candidate: RuleSet, as_of: dt.date,
-             owned: pd.DataFrame, overrides: pd.DataFrame) -> tuple[pd.DataFrame, DecisionDiff]:
-    """Positions once, decisions per rule set with the active overrides, their diff (as `creditctl simulate`)."""
-    positions, _ = positions_for(validate_extract(extract), as_of, owned)
-    decided = [apply_overrides(decide_all(positions, rules, as_of)[2], overrides, as_of)
-               for rules in (baseline, candidate)]
-    return positions, diff_decisions(*decided, positions)
-
-
 def diff_metadata(diff: DecisionDiff) -> dict[str, object]:
     """Counts per kind, exposure and the customers as a markdown table, for the Dagster UI."""
     rows = diff.rows
@@ -182,7 +170,7 @@ def simulate_rule_change(
     store = state_store.store()
     owned = tool_owned(store.audit(companies=companies))
     overrides = store.overrides(companies=companies, active_on=as_of)
-    _, diff = simulate(extract, baseline, candidate, as_of, owned, overrides)
+    _, diff = simulate_rules(extract, baseline, candidate, as_of, owned, overrides)
     path = run_dir(context.run_id) / DIFF_FILE
     diff.rows.to_csv(path, index=False)
     context.log.info(f"{len(diff.rows)} customer(s) decided differently by rules {config.candidate_sha256[:12]} "

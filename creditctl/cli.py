@@ -208,12 +208,9 @@ def simulate(
     from connectors import make_connector
     from etl.config import data_dir, load_config
     from etl.extract import Extract
-    from etl.overrides import apply_overrides
-    from etl.pipeline import decide_all, positions_for
     from etl.plan import tool_owned
-    from etl.quality import validate_extract
     from etl.rules import load_ruleset
-    from etl.simulate import diff_decisions
+    from etl.simulate import simulate_rules
     from etl.store import StateStore
 
     run_config = load_config(config)
@@ -231,10 +228,7 @@ def simulate(
     finally:
         store.dispose()
     with err.status("evaluating both rule sets"):
-        positions, _ = positions_for(validate_extract(extract), date, owned)
-        decided = {name: apply_overrides(decide_all(positions, ruleset, date)[2], active, date)
-                   for name, ruleset in (("baseline", baseline_rules), ("candidate", candidate_rules))}
-    diff = diff_decisions(decided["baseline"], decided["candidate"], positions)
+        _, diff = simulate_rules(extract, baseline_rules, candidate_rules, date, owned, active)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     diff.rows.to_csv(out_path, index=False)
     table = Table("difference", "customers", "exposure", title=f"Candidate vs baseline rules, as of {date}")

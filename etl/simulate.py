@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from etl.extract import Extract
+from etl.overrides import apply_overrides
+from etl.pipeline import decide_all, positions_for
+from etl.quality import validate_extract
+from etl.rules import RuleSet
 
 #: the differences a credit manager cares about, in the order they are reported
 DELTAS = [
@@ -70,3 +77,16 @@ def diff_decisions(baseline: pd.DataFrame, candidate: pd.DataFrame, positions: p
         "candidate_rule_ids": c.loc[differs, "rule_ids"].to_numpy(),
     }, index=b.index[differs]).reset_index()
     return DecisionDiff(rows[DIFF_COLUMNS].sort_values(keys, kind="stable").reset_index(drop=True))
+
+
+def simulate_rules(extract: Extract, baseline: RuleSet, candidate: RuleSet, as_of: dt.date,
+                   owned: pd.DataFrame, overrides: pd.DataFrame) -> tuple[pd.DataFrame, DecisionDiff]:
+    """Positions once, each rule set's decisions with the active overrides, and their diff.
+
+    ``owned`` is etl.plan.tool_owned of the audit (the limit base, as in a nightly run);
+    ``overrides`` the credit managers' overrides active on ``as_of``.
+    """
+    positions, _ = positions_for(validate_extract(extract), as_of, owned)
+    decided = [apply_overrides(decide_all(positions, rules, as_of)[2], overrides, as_of)
+               for rules in (baseline, candidate)]
+    return positions, diff_decisions(*decided, positions)
