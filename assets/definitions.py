@@ -113,7 +113,8 @@ def build_definitions(resources: dict[str, object] | None = None, *,
     config's); an empty list builds them unpartitioned, one run covering every company.
     """
     cron, timezone, configured = _config_settings()
-    partitions = company_partitions(configured if companies is None else companies)
+    scope = configured if companies is None else companies
+    partitions = company_partitions(scope)
     job = define_asset_job(
         JOB_NAME,
         selection=AssetSelection.groups(GROUP),
@@ -125,7 +126,7 @@ def build_definitions(resources: dict[str, object] | None = None, *,
         assets=_partitioned(all_assets, partitions),
         asset_checks=build_checks(partitions),
         jobs=[job, *sensor_defs.jobs],
-        schedules=[nightly_schedule(job, cron, timezone, configured if companies is None else companies)],
+        schedules=[nightly_schedule(job, cron, timezone, scope)],
         sensors=sensor_defs.sensors,
         resources=resources or default_resources(),
     )
