@@ -39,8 +39,9 @@ setup: $(BIN)/.installed debian $(DAGSTER_HOME)/dagster.yaml
 demo: setup
 	$(BIN)/creditctl demo
 
+# two workers for the two cores (the suite's budget is 15 minutes); a test file stays on one worker
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # benchmarks (not part of the tests): results in bench/results/*.json, summarised in docs/
 bench: setup
