@@ -53,7 +53,7 @@ class SqlConnector:
         if unknown:
             raise ConnectorError(f"erp.options: unknown option(s) {', '.join(unknown)} "
                                  f"(known: {', '.join(sorted(known))})")
-        self._url = url
+        self._url = mariadb_odbc_url(url)
         self._engine = None
         # (when, message, transient) of the last failed connect: the run's other reads fail at once
         self._failed_connect: tuple[float, str, bool] | None = None
@@ -137,6 +137,30 @@ class SqlConnector:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def mariadb_odbc_url(url: str) -> str:
+    """A ``mysql+pyodbc`` URL as the MariaDB ODBC driver needs it; any other URL as is.
+
+    * SQLAlchemy writes the port as ``Server=host,PORT`` (SQL Server's syntax), which the MariaDB
+      driver ignores — it would silently connect to 3306 — so the port is also given as
+      ``port=PORT`` in the query, which SQLAlchemy passes on as the driver's own keyword.
+    * The driver ignores ODBC's login timeout (pyodbc's ``timeout``): without its own
+      ``CONN_TIMEOUT`` a server that drops packets or never answers hangs the run for good.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url  # the engine reports the bad URL as one line
+    if parsed.get_backend_name() not in ("mysql", "mariadb") or parsed.get_driver_name() != "pyodbc":
+        return url
+    given = {k.lower() for k in parsed.query}
+    extra = {}
+    if parsed.port is not None and "port" not in given:
+        extra["port"] = str(parsed.port)  # with port in the query SQLAlchemy leaves ",PORT" out
+    if "conn_timeout" not in given:
+        extra["CONN_TIMEOUT"] = str(CONNECT_TIMEOUT)
+    return parsed.update_query_dict(extra).render_as_string(hide_password=False) if extra else url
 
 
 def _no_read_timeout_after_handshake(dbapi_connection: Any, _record: Any) -> None:

@@ -348,3 +348,12 @@ def test_reads_views_and_streams_in_chunks(request, backend, extract, monkeypatc
         assert_frame_matches(connector.read_customers(companies_of(extract)), extract.customers, "customers")
     finally:
         connector.close()
+
+
+def test_mariadb_odbc_url_connects_to_the_port_it_names():
+    """The MariaDB ODBC driver ignores SQLAlchemy's ``Server=host,port``: every SQL connector passes
+    the port (and a connect timeout) as the driver's own keywords, not only ERPNext's."""
+    closed = CanonicalConnector("mysql+pyodbc://root@127.0.0.1:1/test?driver=MariaDB+Unicode&charset=utf8mb4")
+    with pytest.raises(ConnectorError, match="cannot connect.*(2002|Can't connect)"):
+        closed.read_companies(["C1"])
+    closed.close()

@@ -6,11 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from connectors.erpnext import read, write
-from connectors.sql import CONNECT_TIMEOUT, SqlConnector
+from connectors.sql import SqlConnector
 from etl.ports import ConnectorError
 from validation.contracts import empty_frame
 
@@ -23,30 +21,6 @@ OPTIONS = {
     "order_amounts": "'base' (default: base_grand_total in company currency) or 'document'",
     "comment_owner": "tabComment.owner of the order-hold comments (default Administrator)",
 }
-
-
-def mariadb_odbc_url(url: str) -> str:
-    """A ``mysql+pyodbc`` URL as the MariaDB ODBC driver needs it; any other URL as is.
-
-    * SQLAlchemy writes the port as ``Server=host,PORT`` (SQL Server's syntax), which the MariaDB
-      driver ignores — it would silently connect to 3306 — so the port is also given as
-      ``port=PORT`` in the query, which SQLAlchemy passes on as the driver's own keyword.
-    * The driver ignores ODBC's login timeout (pyodbc's ``timeout``): without its own
-      ``CONN_TIMEOUT`` a server that drops packets or never answers hangs the run for good.
-    """
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return url  # the engine reports the bad URL as one line
-    if parsed.get_backend_name() not in ("mysql", "mariadb") or parsed.get_driver_name() != "pyodbc":
-        return url
-    given = {k.lower() for k in parsed.query}
-    extra = {}
-    if parsed.port is not None and "port" not in given:
-        extra["port"] = str(parsed.port)  # with port in the query SQLAlchemy leaves ",PORT" out
-    if "conn_timeout" not in given:
-        extra["CONN_TIMEOUT"] = str(CONNECT_TIMEOUT)
-    return parsed.update_query_dict(extra).render_as_string(hide_password=False) if extra else url
 
 
 class ErpNextConnector(SqlConnector):
@@ -62,7 +36,7 @@ class ErpNextConnector(SqlConnector):
 
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
-        self._init_sql(mariadb_odbc_url(url), opts, set(OPTIONS) | self.extra_options)
+        self._init_sql(url, opts, set(OPTIONS) | self.extra_options)
         self.prepayment_terms = str(opts.get("prepayment_terms") or DEFAULT_PREPAYMENT_TERMS)
         self.order_amounts = str(opts.get("order_amounts") or "base")
         if self.order_amounts not in ("base", "document"):
