@@ -18,7 +18,6 @@ import smtplib
 from zoneinfo import ZoneInfo
 
 from dagster import (
-    AssetCheckSeverity,
     DagsterEventType,
     DefaultSensorStatus,
     JobDefinition,
@@ -34,6 +33,7 @@ from dagster import (
 )
 
 from assets import simulation
+from assets.failures import first_failure
 from assets.notify import MailConfigError, RunFailure, run_url, send_failure_mail
 from assets.resources import CreditControlSettings
 from etl.config import ConfigError, data_dir, load_config
@@ -123,22 +123,12 @@ def failure_details(context: RunFailureSensorContext) -> tuple[str, str]:
     causes only says that a check failed); else the first failed step's error.
     """
     run_id = context.dagster_run.run_id
-    for record in context.instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
-        event = record.dagster_event
-        evaluation = event.event_specific_data if event is not None else None
-        if evaluation is None or evaluation.passed or evaluation.severity != AssetCheckSeverity.ERROR:
-            continue
-        message = evaluation.metadata.get("message")
-        check = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-        detail = message.value if message is not None else "failed"
-        return event.step_key or check, _first_line(f"check {check} failed: {detail}")
-    for event in context.get_step_failure_events():
-        data = event.step_failure_data
-        if data.user_failure_data is not None and data.user_failure_data.description:
-            return event.step_key or "?", _first_line(data.user_failure_data.description)
-        if data.error is not None:
-            cause = data.error.cause or data.error
-            return event.step_key or "?", _first_line(cause.message)
+    checks = ((r.dagster_event.step_key, r.dagster_event.event_specific_data)
+              for r in context.instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+              if r.dagster_event is not None and r.dagster_event.event_specific_data is not None)
+    reason = first_failure(checks, context.get_step_failure_events())
+    if reason is not None:
+        return reason.step, _first_line(reason.text)
     return "(no step)", _first_line(context.failure_event.message or "the run failed (see the Dagster run log)")
 
 

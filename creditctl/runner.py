@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import (
-    AssetCheckSeverity,
     BetaWarning,
     DagsterEventType,
     DagsterInstance,
@@ -24,6 +22,7 @@ from dagster import (
 from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
 
 from assets.definitions import JOB_NAME, build_definitions
+from assets.failures import first_failure
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from etl.config import data_dir, load_config
 from etl.store import StateStore
@@ -42,29 +41,13 @@ def _instance() -> DagsterInstance:
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
-_QUALIFIED_ERROR = re.compile(r"^[\w.]+\.\w*(Error|Exception): ")
-
-
 def failure_message(result: ExecuteInProcessResult) -> str:
     """The first reason a run failed, as one line: a failed step or a failed blocking check."""
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR:
-            meta = evaluation.metadata.get("message")
-            detail = meta.value if meta is not None else ", ".join(
-                f"{k}={v.value}" for k, v in evaluation.metadata.items() if k != "failing_sample" and k != "sample")
-            return f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed: {detail}"
-    for event in result.all_events:
-        if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data:
-            error = event.step_failure_data.user_failure_data
-            if error is not None and error.description:
-                return error.description
-            err = event.step_failure_data.error
-            if err is not None:
-                cause = err.cause or err
-                first = cause.message.strip().splitlines()[0]
-                # "etl.ports.ConnectorError: cannot connect ..." -> the sentence for the user
-                return f"{event.step_key}: {_QUALIFIED_ERROR.sub('', first, count=1)}"
-    return "the run failed (see the Dagster run log)"
+    reason = first_failure(((None, e) for e in result.get_asset_check_evaluations()),
+                           (e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE))
+    if reason is None:
+        return "the run failed (see the Dagster run log)"
+    return f"{reason.step}: {reason.text}" if reason.from_exception else reason.text
 
 
 class _StepStarts(logging.Handler):
