@@ -176,10 +176,15 @@ def _holder_gone(holder: str) -> bool:
     return False
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the store's schema to the newest (or the given) alembic revision, in place."""
+def _alembic_config() -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the store's schema to the newest (or the given) alembic revision, in place."""
+    config = _alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
@@ -194,8 +199,7 @@ def ensure_folder(url: str) -> None:
 
 def revisions(engine: Engine) -> tuple[str | None, str]:
     """(the store's alembic revision, or None for an empty database; the newest this code knows)."""
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    config = _alembic_config()
     head = ScriptDirectory.from_config(config).get_current_head()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
