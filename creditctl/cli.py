@@ -44,13 +44,14 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks o
     _state["debug"] = debug
 
 
-def _as_of(value: str | None) -> dt.date | None:
+def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
+    """A date option's value; ``option`` is the option as typed, for the error (--as-of, --until, ...)."""
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise Usage(f"--as-of {value!r}: not a date, use YYYY-MM-DD") from None
+        raise Usage(f"{option} {value!r}: not a date, use YYYY-MM-DD") from None
 
 
 def _companies_note(n: int) -> str:
@@ -358,27 +359,79 @@ def override_add(
     company: Annotated[str, typer.Option("--company", help="ERP company of the customer.")],
     customer: Annotated[str, typer.Option("--customer", help="Customer id.")],
     kind: Annotated[str, typer.Option("--kind", help="exempt (no restriction from rules) or force_block.")],
-    until: Annotated[str, typer.Option("--until", help="Last day the override is valid, YYYY-MM-DD (inclusive).")],
+    until: Annotated[str, typer.Option("--until", help=(
+        "Last day the override is valid, YYYY-MM-DD (inclusive): from today to at most "
+        "5 years ahead."))],  # etl.overrides.MAX_YEARS_AHEAD (not imported: the CLI starts fast)
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
-    config: ConfigOption = None,
+    config: Annotated[Path | None, typer.Option("--config", help=(
+        "Run config: its state store, and its ERP to check the company and customer against "
+        "(without it they are checked against the store's last run)."))] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who (default: the login name).")] = None,
 ) -> None:
     """Exempt a customer from the rules, or force a block, until a date."""
-    from etl.store import OVERRIDE_KINDS
+    from etl.overrides import expiry_problem
+    from etl.store import OVERRIDE_KINDS, OverrideConflict
 
     if kind not in OVERRIDE_KINDS:
         raise Usage(f"--kind {kind!r}: use {' or '.join(OVERRIDE_KINDS)}")
-    expires = _as_of(until) if until else None
-    if expires is None or expires < dt.date.today():
-        raise Usage(f"--until {until!r}: a date not in the past, YYYY-MM-DD")
+    expires = _as_of(until, "--until")
+    problem = expiry_problem(expires, dt.date.today())
+    if problem:
+        raise Usage(f"--until {until!r}: {problem}")
     if not reason.strip():
         raise Usage("--reason: say why (it is kept in the audit trail)")
     store = _store(config)
     try:
+        _check_override_target(company, customer, config, store)
         override_id = store.add_override(company, customer, kind, expires, reason, by or _user())
+    except OverrideConflict as exc:
+        raise Usage(str(exc)) from None
     finally:
         store.dispose()
     out.print(f"override #{override_id}: {kind} for {company}/{customer} until {expires} (audited)", highlight=False)
+
+
+def _check_override_target(company: str, customer: str, config: Path | None, store) -> None:  # noqa: ANN001
+    """Refuse an override that would silently do nothing: an unknown company or customer id.
+
+    With ``config`` both are checked against the ERP (erp.companies, then the company's customers
+    as the connector reads them); without it against the state store's last run of the company,
+    and what the store does not know is refused with the hint to pass --config.
+    """
+    from etl.overrides import did_you_mean
+
+    def hint(value: str, known: list[str], cutoff: float = 0.6) -> str:
+        guess = did_you_mean(value, known, cutoff)
+        return f"; did you mean {guess!r}?" if guess else ""
+
+    if config is not None:
+        from connectors import make_connector
+        from etl.config import load_config
+
+        run_config = load_config(config)
+        companies = list(run_config.erp.companies)
+        if company not in companies:
+            raise Usage(f"--company {company!r}: not one of erp.companies in {config} ({', '.join(companies)})"
+                        f"{hint(company, companies)}")
+        with err.status(f"checking {customer} in the ERP"):
+            connector = make_connector(run_config.erp)
+            try:
+                known = connector.read_customers([company])["customer_id"].astype(str).tolist()
+            finally:
+                getattr(connector, "close", lambda: None)()
+        if customer not in known:
+            raise Usage(f"--customer {customer!r}: no such customer of {company} in the ERP of {config}"
+                        f"{hint(customer, known, 0.8)}")
+        return
+    companies = store.known_companies()
+    if company not in companies:
+        listed = f" (known: {', '.join(companies)})" if companies else ""
+        raise Usage(f"--company {company!r}: no run in the state store {store.url} covers it{listed}"
+                    f"{hint(company, companies)} (pass --config to check it against the ERP)")
+    run_id, known = store.known_customers(company)
+    if customer not in known:
+        raise Usage(f"--customer {customer!r}: not a customer of {company} in the state store's last run "
+                    f"{run_id}{hint(customer, known, 0.8)} (pass --config to check it against the ERP)")
 
 
 @override_app.command("list")

@@ -10,22 +10,77 @@ removed and ``expires_on`` (inclusive) is not before ``as_of``.
   plan (with auto_release), as for any customer no rule asks to restrict; a person's block stays.
 * ``force_block``: the customer is blocked (and its orders held) as if a rule fired;
   ``override:force_block`` is listed first in rule_ids.
+
+``expires_on`` is a Python date end to end, never a pandas Timestamp: a Timestamp ends in 2262,
+and one far date in the store (``9999-12-31``) used to crash every list, simulation and run.
+New overrides end at most :data:`MAX_YEARS_AHEAD` years ahead (:func:`expiry_problem`). An
+``exempt`` and a ``force_block`` valid at once on one customer are refused by the store; should
+a store already hold both (written before that check), the newest override wins.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from collections.abc import Iterable
 
 import pandas as pd
 
 KEYS = ["company", "customer_id"]
+#: an override is a reviewed exception, not a permanent state: it ends within this many years
+MAX_YEARS_AHEAD = 5
+
+
+def as_date(value: object) -> dt.date | None:
+    """A stored expiry as a date (a date, datetime, Timestamp or ISO text); None when missing."""
+    if value is None or (not isinstance(value, str | dt.date) and pd.isna(value)):
+        return None
+    if isinstance(value, dt.datetime):  # pd.Timestamp is one too
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def latest_expiry(today: dt.date) -> dt.date:
+    """The last day a new override may run to: ``today`` plus MAX_YEARS_AHEAD years."""
+    try:
+        return today.replace(year=today.year + MAX_YEARS_AHEAD)
+    except ValueError:  # 29 February into a year without one
+        return today.replace(year=today.year + MAX_YEARS_AHEAD, day=28)
+
+
+def expiry_problem(expires_on: dt.date, today: dt.date) -> str | None:
+    """Why ``expires_on`` is no plausible end of a new override, or None when it is."""
+    if expires_on < today:
+        return f"{expires_on} is in the past (today is {today})"
+    if expires_on > latest_expiry(today):
+        return (f"{expires_on} is more than {MAX_YEARS_AHEAD} years ahead (at most {latest_expiry(today)}); "
+                "an override is reviewed, not permanent: add a new one when it ends")
+    return None
+
+
+def did_you_mean(value: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known value ``value`` most likely meant: the same but for case, else the closest spelling.
+
+    Ids such as ``CUST-00018`` all look alike, so callers pass a higher ``cutoff`` for them.
+    """
+    by_lower: dict[str, str] = {}
+    for k in known:
+        by_lower.setdefault(str(k).lower(), str(k))
+    if value.lower() in by_lower:
+        return by_lower[value.lower()]
+    close = difflib.get_close_matches(value.lower(), list(by_lower), n=1, cutoff=cutoff)
+    return by_lower[close[0]] if close else None
 
 
 def active_overrides(overrides: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Overrides valid on ``as_of``; the newest per customer wins."""
     if overrides.empty:
         return overrides
-    valid = overrides[overrides["removed_at"].isna() & (pd.to_datetime(overrides["expires_on"]).dt.date >= as_of)]
+    # overrides are a handful of rows: a per-value conversion is cheap and never overflows
+    expires = overrides["expires_on"].map(as_date)
+    valid = overrides[overrides["removed_at"].isna() & expires.map(lambda d: d is not None and d >= as_of)]
     return valid.sort_values("id").drop_duplicates(KEYS, keep="last")
 
 
@@ -46,7 +101,7 @@ def apply_overrides(decisions: pd.DataFrame, overrides: pd.DataFrame, as_of: dt.
         if not mask.any():
             continue
         sub = merged[mask]
-        notes = [f"{kind_name} until {e} (override #{int(i)}): {r}"
+        notes = [f"{kind_name} until {as_date(e)} (override #{int(i)}): {r}"
                  for e, i, r in zip(sub["expires_on"], sub["id"], sub["reason"], strict=True)]
         if kind_name == "exempt":
             out.loc[mask, ["block", "hold", "require_prepayment"]] = False

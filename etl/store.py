@@ -46,6 +46,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     create_engine,
     delete,
     false,
@@ -153,6 +154,16 @@ OVERRIDE_KINDS = ("exempt", "force_block")
 #: audit ``change`` values that are not ERP changes
 OVERRIDE_CHANGES = ("override_add", "override_remove")
 _PLAN_COLS = ["company", "customer_id", "change", "order_id", "before", "after", "rule_ids", "reason"]
+
+
+class OverrideConflict(ValueError):
+    """An exempt and a force_block would be valid at once on one customer; names the existing one."""
+
+
+# Python's last date: a date beyond it (PostgreSQL has them) is read as this day instead of crashing
+_EXPIRES_ON = case((overrides.c.expires_on > dt.date.max, dt.date.max),
+                   else_=overrides.c.expires_on).label("expires_on")
+_OVERRIDE_COLUMNS = [_EXPIRES_ON if c.name == "expires_on" else c for c in overrides.c]
 
 
 class LockHeld(RuntimeError):
@@ -372,14 +383,28 @@ class StateStore:
 
     # overrides ----------------------------------------------------------------------------
     def add_override(self, company: str, customer_id: str, kind: str, expires_on: dt.date, reason: str,
-                     created_by: str) -> int:
-        """A credit manager's exemption or forced block; audited (change ``override_add``)."""
+                     created_by: str, *, today: dt.date | None = None) -> int:
+        """A credit manager's exemption or forced block; audited (change ``override_add``).
+
+        Raises :class:`OverrideConflict` when the customer has an override of the other kind
+        valid on ``today`` (default: the local date): exempt and force_block contradict each other.
+        """
         if kind not in OVERRIDE_KINDS:
             raise ValueError(f"override kind {kind!r}: use {' or '.join(OVERRIDE_KINDS)}")
         if not reason.strip():
             raise ValueError("an override needs a reason")
         now = _now()
+        today = today or dt.date.today()
         with self.engine.begin() as conn:
+            other = conn.execute(select(*_OVERRIDE_COLUMNS).where(
+                overrides.c.company == company, overrides.c.customer_id == customer_id,
+                overrides.c.kind != kind, overrides.c.removed_at.is_(None), overrides.c.expires_on >= today,
+            ).order_by(overrides.c.id).limit(1)).mappings().first()
+            if other is not None:
+                raise OverrideConflict(
+                    f"{company}/{customer_id} already has override #{other['id']} ({other['kind']} until "
+                    f"{other['expires_on']}), which contradicts {kind}: remove it first "
+                    f"(creditctl override remove {other['id']} --reason ...)")
             override_id = conn.execute(insert(overrides).values(
                 company=company, customer_id=customer_id, kind=kind, reason=reason, created_by=created_by,
                 created_at=now, expires_on=expires_on,
@@ -398,7 +423,7 @@ class StateStore:
             raise ValueError("removing an override needs a reason")
         now = _now()
         with self.engine.begin() as conn:
-            row = conn.execute(select(overrides).where(overrides.c.id == override_id)).mappings().first()
+            row = conn.execute(select(*_OVERRIDE_COLUMNS).where(overrides.c.id == override_id)).mappings().first()
             if row is None:
                 raise KeyError(f"override #{override_id} not found")
             if row["removed_at"] is not None:
@@ -416,8 +441,11 @@ class StateStore:
 
     def overrides(self, *, companies: Sequence[str] | None = None, active_on: dt.date | None = None,
                   include_removed: bool = True) -> pd.DataFrame:
-        """Overrides; ``active_on`` keeps those not removed and not expired on that date."""
-        query = select(overrides).order_by(overrides.c.id)
+        """Overrides; ``active_on`` keeps those not removed and not expired on that date.
+
+        ``expires_on`` holds Python dates (any far date works; a Timestamp would end in 2262).
+        """
+        query = select(*_OVERRIDE_COLUMNS).order_by(overrides.c.id)
         if companies:
             query = query.where(overrides.c.company.in_(list(companies)))
         if active_on is not None:
@@ -426,8 +454,31 @@ class StateStore:
             query = query.where(overrides.c.removed_at.is_(None))
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
-        frame["expires_on"] = pd.to_datetime(frame["expires_on"]).dt.date
+        frame["expires_on"] = frame["expires_on"].astype(object)  # dates as read, also when empty
         return frame
+
+    def known_customers(self, company: str) -> tuple[str | None, list[str]]:
+        """(the latest run that decided ``company``, its customer ids); (None, []) without one.
+
+        What an override can be checked against when no run config (so no ERP) is at hand.
+        """
+        with self.engine.connect() as conn:
+            recent = conn.execute(select(runs.c.run_id, runs.c.companies)
+                                  .order_by(runs.c.started_at.desc())).all()
+            for run_id, companies in recent:
+                if company not in str(companies).split(","):
+                    continue
+                ids = conn.execute(select(decisions.c.customer_id).where(
+                    decisions.c.run_id == run_id, decisions.c.company == company)).scalars().all()
+                if ids:
+                    return run_id, list(ids)
+        return None, []
+
+    def known_companies(self) -> list[str]:
+        """Every company a recorded run covered (small: one row per run)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs.c.companies).distinct()).scalars().all()
+        return sorted({c for row in rows for c in str(row).split(",") if c})
 
     # locks --------------------------------------------------------------------------------
     def acquire_lock(self, names: Sequence[str], run_id: str) -> None:
