@@ -160,8 +160,10 @@ class OverrideConflict(ValueError):
     """An exempt and a force_block would be valid at once on one customer; names the existing one."""
 
 
-# Python's last date: a date beyond it (PostgreSQL has them) is read as this day instead of crashing
+# a date beyond Python's range (PostgreSQL has them, psycopg cannot read them) is read as the
+# range's end instead of crashing every list and run
 _EXPIRES_ON = case((overrides.c.expires_on > dt.date.max, dt.date.max),
+                   (overrides.c.expires_on < dt.date.min, dt.date.min),
                    else_=overrides.c.expires_on).label("expires_on")
 _OVERRIDE_COLUMNS = [_EXPIRES_ON if c.name == "expires_on" else c for c in overrides.c]
 
