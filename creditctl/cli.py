@@ -445,9 +445,15 @@ def override_list(
         rows = store.overrides() if all_ else store.overrides(active_on=dt.date.today())
     finally:
         store.dispose()
+    from etl.overrides import superseded
+
+    # a store written before contradictions were refused may hold several: show which one applies
+    losers = superseded(rows, dt.date.today())
     for r in rows.itertuples():
         removed = "" if r.removed_at is None or _isna(r.removed_at) else \
             f"  REMOVED {str(r.removed_at)[:19]} by {r.removed_by}: {r.remove_reason}"
+        if r.id in losers:
+            removed += f"  SUPERSEDED by #{losers[r.id]} (the newest valid override of a customer applies)"
         out.print(f"#{r.id}  {r.company}/{r.customer_id}  {r.kind} until {r.expires_on}  why: {r.reason}  "
                   f"by {r.created_by} at {str(r.created_at)[:19]}{removed}", soft_wrap=True, highlight=False,
                   markup=False)

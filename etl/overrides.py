@@ -74,14 +74,26 @@ def did_you_mean(value: str, known: Iterable[str], cutoff: float = 0.6) -> str |
     return by_lower[close[0]] if close else None
 
 
+def _valid(overrides: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    # overrides are a handful of rows: a per-value conversion is cheap and never overflows
+    expires = overrides["expires_on"].map(as_date)
+    return overrides[overrides["removed_at"].isna() & expires.map(lambda d: d is not None and d >= as_of)]
+
+
 def active_overrides(overrides: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Overrides valid on ``as_of``; the newest per customer wins."""
     if overrides.empty:
         return overrides
-    # overrides are a handful of rows: a per-value conversion is cheap and never overflows
-    expires = overrides["expires_on"].map(as_date)
-    valid = overrides[overrides["removed_at"].isna() & expires.map(lambda d: d is not None and d >= as_of)]
-    return valid.sort_values("id").drop_duplicates(KEYS, keep="last")
+    return _valid(overrides, as_of).sort_values("id").drop_duplicates(KEYS, keep="last")
+
+
+def superseded(overrides: pd.DataFrame, as_of: dt.date) -> dict[int, int]:
+    """{override id: the id applied instead} for overrides valid on ``as_of`` that a newer one beats."""
+    if overrides.empty:
+        return {}
+    valid = _valid(overrides, as_of).sort_values("id")
+    newest = valid.groupby(KEYS)["id"].transform("max")
+    return {int(i): int(n) for i, n in zip(valid["id"], newest, strict=True) if i != n}
 
 
 def _join(*parts: str) -> str:

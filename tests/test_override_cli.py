@@ -9,11 +9,19 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import typer
 
 from creditctl.cli import app
-from etl.overrides import MAX_YEARS_AHEAD, did_you_mean, expiry_problem, latest_expiry
+from etl.overrides import (
+    MAX_YEARS_AHEAD,
+    active_overrides,
+    did_you_mean,
+    expiry_problem,
+    latest_expiry,
+)
 from etl.store import OverrideConflict, StateStore
+from etl.store import overrides as overrides_table
 from tests.cli_helpers import CliResult, run_cli
 from tests.conftest import ROOT
 from tests.writeback_helpers import AS_OF, DEMO_STATE_ENV, Demo, make_demo
@@ -162,6 +170,25 @@ def test_the_store_refuses_a_contradiction_only_while_the_other_override_is_vali
         assert store.overrides()["kind"].tolist() == ["exempt", "force_block", "force_block"]
     finally:
         store.dispose()
+
+
+def test_override_list_shows_which_of_two_valid_overrides_applies(demo: Demo, capsys, monkeypatch) -> None:
+    """A store written before contradictions were refused may hold both kinds: the newest applies."""
+    customer = _gmbh_customer(demo)
+    store = demo.store()
+    try:
+        store.add_override("Demo GmbH", customer, "exempt", TODAY + dt.timedelta(days=60), "plan", "alice")
+        with store.engine.begin() as conn:  # as the old version wrote it: no contradiction check
+            conn.execute(sa.insert(overrides_table).values(
+                company="Demo GmbH", customer_id=customer, kind="force_block", reason="fraud", created_by="bob",
+                created_at=dt.datetime.now(dt.UTC), expires_on=TODAY + dt.timedelta(days=30)))
+        assert active_overrides(store.overrides(), AS_OF)["kind"].tolist() == ["force_block"]
+    finally:
+        store.dispose()
+    listed = run_cli(capsys, monkeypatch, "override", "list", "--config", str(demo.config_path)).out.splitlines()
+    assert listed[0].startswith("#1 ") and listed[0].endswith("SUPERSEDED by #2 (the newest valid override of a "
+                                                              "customer applies)")
+    assert listed[1].startswith("#2 ") and "SUPERSEDED" not in listed[1]
 
 
 # --- date options name themselves -----------------------------------------------------------------
