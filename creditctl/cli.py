@@ -429,6 +429,9 @@ def _check_override_target(company: str, customer: str, config: Path | None, sto
         raise Usage(f"--company {company!r}: no run in the state store {store.url} covers it{listed}"
                     f"{hint(company, companies)} (pass --config to check it against the ERP)")
     run_id, known = store.known_customers(company)
+    if run_id is None:
+        raise Usage(f"--company {company!r}: no run in the state store {store.url} decided it yet "
+                    "(pass --config to check the customer against the ERP)")
     if customer not in known:
         raise Usage(f"--customer {customer!r}: not a customer of {company} in the state store's last run "
                     f"{run_id}{hint(customer, known, 0.8)} (pass --config to check it against the ERP)")
