@@ -48,8 +48,7 @@ class FilesConnector:
         elif csv.is_file():
             path = csv
             try:
-                # utf-8-sig: a spreadsheet's byte-order mark must not become part of the first column's name
-                frame = pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+                frame = pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""])
             except pd.errors.EmptyDataError:
                 raise ConnectorError(f"{csv}: the file is empty; it needs a header row "
                                      f"({','.join(expected)}) and one line per row") from None

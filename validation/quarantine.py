@@ -276,7 +276,10 @@ def _readable_checks(entity: str, cases: pd.DataFrame) -> pd.DataFrame:
     cell = cases["index"].astype(str) + "|" + column.loc[cases.index]
     coerced = cell[cases["check"].str.contains(":not_a")]
     cases = cases[~(cases["check"].str.endswith(":wrong_type") & cell.isin(coerced))]
-    return cases
+    # an empty cell cannot be typed either: ":null" says what is wrong with it
+    cell = cell.loc[cases.index]
+    nulled = cell[cases["check"].str.endswith(":null")]
+    return cases[~(cases["check"].str.contains(":not_a") & cell.isin(nulled))]
 
 
 def _first_line(exc: Exception) -> str:
