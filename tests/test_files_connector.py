@@ -320,3 +320,15 @@ def test_run_with_a_files_config_names_the_unusable_file(tmp_path, capsys, monke
     lines = [line for line in result.err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and f"{folder / name}: " in lines[0] and says in lines[0], result.err
     assert "EmptyDataError" not in result.err and "Traceback" not in result.err
+
+
+def test_columns_in_any_order_and_booleans_in_any_case(tmp_path) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "customers.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[0, "is_blocked"], frame.loc[1, "on_prepayment"] = " TRUE", "False"
+    frame[list(reversed(frame.columns))].to_csv(path, index=False)
+    valid, q = _quarantine(folder, "customers")
+    assert q.empty and len(valid) == 8
+    assert valid.set_index("customer_id").loc[["C1", "C2"], ["is_blocked", "on_prepayment"]].values.tolist() == [
+        [True, False], [False, False]]
