@@ -5,7 +5,7 @@ the contract's columns, booleans ``true``/``false``, ISO dates, numbers in one p
 empty = null. Every value is read as text and typed by the data contract, so a bad cell
 quarantines its row, with the cell's text, instead of failing the read or being guessed: dates
 by validation.quarantine.parse_iso_dates (``28.11.2026`` is ``not_a_date``), numbers by
-validation.numbers (``5.000`` in a money column is ``ambiguous_number``, ``5,000`` is
+validation.numbers (``5.000`` in a credit limit is ``ambiguous_number``, ``5,000`` is
 ``not_a_number``). Parquet columns that are typed pass as they are; text columns are read as CSV
 cells are. A file that cannot be used as a whole (empty, wrong header, no customers) is one
 ConnectorError naming the file.
@@ -106,7 +106,7 @@ class FilesConnector:
         state = customers[["company", "customer_id", "is_blocked", "on_prepayment", "credit_limit"]].copy()
         for flag in ("is_blocked", "on_prepayment"):  # a cell that is no boolean is null (its row is quarantined)
             state[flag] = state[flag].map({True: True, False: False})
-        limit, problems = parse_number_text(state["credit_limit"], money=True)
+        limit, problems = parse_number_text(state["credit_limit"], limit=True)
         state["credit_limit"] = pd.to_numeric(limit.where(problems.isna(), None), errors="coerce")
         state["payment_terms"] = ""
         return state, orders[["company", "order_id", "customer_id", "on_hold"]].copy()

@@ -23,7 +23,7 @@ from sqlalchemy.sql.sqltypes import NullType
 
 from connectors.transient import is_transient
 from etl.ports import ConnectorError
-from validation.contracts import MONEY_COLUMNS
+from validation.contracts import LIMIT_COLUMNS
 from validation.numbers import parse_number_text, text_cells
 from validation.quarantine import parse_iso_dates
 
@@ -271,7 +271,7 @@ def _text_read(s: pd.Series, name: str, dtype) -> pd.Series | None:
     if dtype.kind == "M":
         parsed, bad = parse_iso_dates(s)
         return None if bad.any() else parsed
-    parsed, problems = parse_number_text(s, integer=dtype.kind != "f", money=name in MONEY_COLUMNS)
+    parsed, problems = parse_number_text(s, integer=dtype.kind != "f", limit=name in LIMIT_COLUMNS)
     return None if problems.notna().any() else parsed
 
 

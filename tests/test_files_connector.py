@@ -105,10 +105,29 @@ def test_an_empty_required_number_is_a_null_with_an_empty_value(tmp_path) -> Non
         {"key": "DE01/INV-1", "check": "amount:null", "value": ""}]
 
 
-# the text, and the number the grammar makes of it (amounts of an invoice: positive)
+# the text, and the number the grammar makes of it (amounts of an invoice: positive; a
+# document amount may have three decimals, as a partly invoiced order's has)
 NUMBERS = {"1000": 1000.0, "5000.5": 5000.5, "1e3": 1000.0, "1.5E2": 150.0, "+7": 7.0, " 250 ": 250.0,
            "0.500": 0.5, "5000.000": 5000.0, "12.34": 12.34, "1234.567": 1234.567, "0012": 12.0,
-           "5.0": 5.0, "5.0000": 5.0, "2.5e-1": 0.25}
+           "5.0": 5.0, "5.0000": 5.0, "2.5e-1": 0.25, "219.445": 219.445}
+
+
+@pytest.mark.parametrize(("text", "limit"), [("5000", 5000.0), ("5000.00", 5000.0), ("12.5000", 12.5),
+                                             ("1234.567", 1234.567), ("0.500", 0.5), ("1e4", 10000.0)])
+def test_limits_in_the_grammar_are_read_exactly(tmp_path, text: str, limit: float) -> None:
+    folder = _copy(tmp_path)
+    _set_cell(folder, "customers", 0, "credit_limit", text)
+    _set_cell(folder, "customers", 0, "insured_limit", text)
+    valid, q = _quarantine(folder, "customers")
+    assert q.empty, q
+    assert valid.loc[valid["customer_id"] == "C1", ["credit_limit", "insured_limit"]].values.tolist() == [[limit] * 2]
+
+
+def test_an_ambiguous_insured_limit_is_quarantined_too(tmp_path) -> None:
+    folder = _copy(tmp_path)
+    _set_cell(folder, "customers", 0, "insured_limit", "250.000")
+    _, q = _quarantine(folder, "customers")
+    assert q[["check", "value"]].to_dict("records") == [{"check": "insured_limit:ambiguous_number", "value": "250.000"}]
 
 
 @pytest.mark.parametrize("text", sorted(NUMBERS))

@@ -1,9 +1,9 @@
 """Property (issue 12): a number formatted as any locale writes it is either read as exactly the
 number the plain grammar defines, or quarantined — never silently a different number.
 
-The numbers go through the files connector and the data contract as CSV cells: money columns
-(an invoice's amount, signed) and a rate (no money column: ``5.000`` is 5 there, as the grammar
-says). For money, being read also means being read as the number the writer meant.
+The numbers go through the files connector and the data contract as CSV cells: a credit limit,
+a document amount (signed) and a rate. For a limit, being read also means being read as the
+number the writer meant (``5.000`` is refused there); amounts and rates follow the grammar alone.
 """
 
 from __future__ import annotations
@@ -71,8 +71,13 @@ def _grammar_value(text: str) -> float | None:
 def _folder(tmp_path: Path, amounts: list[str], rates: list[str]) -> Path:
     folder = tmp_path / "data"
     folder.mkdir(exist_ok=True)
-    for entity in ("companies", "customers", "open_orders", "payments"):
+    for entity in ("companies", "open_orders", "payments"):
         (folder / f"{entity}.csv").write_bytes((FIXTURE / f"{entity}.csv").read_bytes())
+    customers = pd.read_csv(FIXTURE / "customers.csv", dtype=str, keep_default_na=False)
+    extra = pd.concat([customers.iloc[[0]]] * len(amounts), ignore_index=True)
+    extra["customer_id"] = [f"X{i}" for i in range(len(amounts))]
+    extra["credit_limit"] = amounts
+    pd.concat([customers, extra], ignore_index=True).to_csv(folder / "customers.csv", index=False)
     items = pd.DataFrame({"company": "DE01", "item_id": [f"I{i}" for i in range(len(amounts))], "customer_id": "C1",
                           "doc_type": "invoice", "doc_date": "2026-06-01", "due_date": "2026-07-01",
                           "amount": amounts, "open_amount": "0", "currency": "EUR", "dunning_level": "0"})
@@ -94,16 +99,25 @@ def test_a_formatted_number_is_read_as_the_grammar_says_or_quarantined(tmp_path,
     folder = _folder(tmp_path, texts, texts)
     connector = FilesConnector(folder)
 
+    valid, q = validate_frame("customers", connector.read_customers([]))
+    limits = dict(zip(valid["customer_id"], valid["credit_limit"], strict=True))
+    for i, (text, meant) in enumerate(numbers):
+        key = f"X{i}"
+        if key in limits:
+            assert limits[key] == _grammar_value(text), (text, limits[key])
+            if meant is not None:  # a limit: never another number than the writer meant
+                assert limits[key] == float(meant), (text, limits[key], meant)
+        else:  # quarantined with the cell as it was written
+            assert set(q.loc[q["key"] == f"DE01/{key}", "value"]) == {text}, (text, q)
+
     valid, q = validate_frame("open_items", connector.read_open_items([]))
     read = dict(zip(valid["item_id"], valid["amount"], strict=True))
     quarantined = set(q["key"].str.split("/").str[1])
-    for i, (text, meant) in enumerate(numbers):
+    for i, (text, _) in enumerate(numbers):
         key = f"I{i}"
         assert (key in read) != (key in quarantined), (text, q[q["key"] == f"DE01/{key}"])
         if key in read:
             assert read[key] == _grammar_value(text), (text, read[key])
-            if meant is not None:  # money: never another number than the writer meant
-                assert read[key] == float(meant), (text, read[key], meant)
         else:  # quarantined with the cell as it was written
             assert set(q.loc[q["key"] == f"DE01/{key}", "value"]) <= {text, "", f"doc_type=invoice, amount={text}",
                                                                       f"doc_type=credit_note, amount={text}",

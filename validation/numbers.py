@@ -6,10 +6,13 @@ integer column takes digits with an optional sign only. Nothing else is guessed:
 ``5.000,00``, ``1 234,56``, ``1'234.56``, ``€5``, ``5 EUR``, ``(100)``, ``1_000``, ``0x10``,
 ``nan``, ``inf`` are not numbers, whatever pandas or Python would make of them.
 
-Money columns (:data:`validation.contracts.MONEY_COLUMNS`) refuse one more shape that IS
+Limit columns (:data:`validation.contracts.LIMIT_COLUMNS`) refuse one more shape that IS
 valid under the grammar: 1-3 digits, a dot and exactly three digits (``5.000``, ``12.500``,
-``-100.250``). Written by a German or Swiss export it means 5000, by a plain one 5; a credit
-limit must be neither guessed, so it is quarantined as ``ambiguous_number``.
+``-100.250``). Written by a German or Swiss export it means 5000, by a plain one 5, and a limit
+1000 times too low holds the customer: it is quarantined as ``ambiguous_number``, not guessed.
+Limits are round figures a person set, so the rule costs nothing there; document amounts are
+left to the grammar, since an ERP's computed amounts (a partly invoiced order: 219.445, a KWD
+invoice) have three decimals and must not fail the nightly run.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pandas as pd
 NUMBER = r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 INTEGER = r"[+-]?[0-9]+"
 #: a thousands separator or three decimals? (a leading 0, as in 0.500, is never a thousands group)
-AMBIGUOUS_MONEY = r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}"
+AMBIGUOUS_LIMIT = r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}"
 
 
 def text_cells(values: pd.Series) -> pd.Series:
@@ -37,7 +40,7 @@ def text_cells(values: pd.Series) -> pd.Series:
 
 
 def parse_number_text(values: pd.Series, *, integer: bool = False,
-                      money: bool = False) -> tuple[pd.Series, pd.Series]:
+                      limit: bool = False) -> tuple[pd.Series, pd.Series]:
     """``values`` with every text cell read in the grammar, and the problem of each unusable one.
 
     Returns (values, problems): text that is a number becomes that number (a blank cell becomes
@@ -54,8 +57,8 @@ def parse_number_text(values: pd.Series, *, integer: bool = False,
     ok = text.str.fullmatch(INTEGER if integer else NUMBER)
     bad = ~ok & ~blank
     problems[bad[bad].index] = "not_an_integer" if integer else "not_a_number"
-    if money:
-        ambiguous = ok & text.str.fullmatch(AMBIGUOUS_MONEY)
+    if limit:
+        ambiguous = ok & text.str.fullmatch(AMBIGUOUS_LIMIT)
         problems[ambiguous[ambiguous].index] = "ambiguous_number"
         ok &= ~ambiguous
     out = values.astype(object).copy()
@@ -73,4 +76,4 @@ def parse_number_text(values: pd.Series, *, integer: bool = False,
     return out, problems
 
 
-__all__ = ["AMBIGUOUS_MONEY", "INTEGER", "NUMBER", "parse_number_text", "text_cells"]
+__all__ = ["AMBIGUOUS_LIMIT", "INTEGER", "NUMBER", "parse_number_text", "text_cells"]

@@ -26,7 +26,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
-from validation.contracts import ENTITIES, FRAME_CHECK_COLUMNS, ISO_CHECK_NAMES, MONEY_COLUMNS
+from validation.contracts import ENTITIES, FRAME_CHECK_COLUMNS, ISO_CHECK_NAMES, LIMIT_COLUMNS
 from validation.numbers import parse_number_text
 
 #: one row per rejected source row and failed check. ``customer_id`` (an addition to SPEC §3's
@@ -124,7 +124,7 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
         elif kind in _NUMERIC_KINDS and not pd.api.types.is_numeric_dtype(frame[name]):
             # text is read in the one number grammar (validation.numbers), never guessed by pandas
             parsed, problems = parse_number_text(frame[name], integer=kind != "float64",
-                                                 money=name in MONEY_COLUMNS)
+                                                 limit=name in LIMIT_COLUMNS)
             bad = problems.notna()
             if bad.any():
                 found.append(quarantine_rows(entity, frame[bad], name + ":" + problems[bad],
