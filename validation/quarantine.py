@@ -2,7 +2,9 @@
 
 Check names a data engineer sees in ``quarantine.csv`` (``check`` column):
 
-- ``<column>:null`` / ``<column>:not_a_number`` / ``<column>:not_an_integer`` /
+- ``<column>:null`` / ``<column>:not_a_number`` / ``<column>:not_an_integer`` (text outside
+  the number grammar of validation.numbers, e.g. ``5,000``, ``nan``) /
+  ``<column>:ambiguous_number`` (a limit written ``5.000``: 5 or 5000?) /
   ``<column>:not_a_date`` (text that is not an ISO date, e.g. ``28.11.2026``) /
   ``<column>:not_a_boolean``: the cell cannot be typed as its contract says;
 - ``<column>:not_iso_4217`` / ``<column>:not_iso_3166``: not a currency / country code
@@ -13,7 +15,9 @@ Check names a data engineer sees in ``quarantine.csv`` (``check`` column):
   columns (``value`` shows the columns it read);
 - from etl: ``unknown_customer`` / ``unknown_company`` (referential), ``fx_rate_missing``.
 
-A null key part shows as ``<null, row N>`` (N = the row's 0-based position in the extract).
+``value`` is the cell as the connector read it (a CSV cell's text; empty for an empty cell),
+never the value after typing. A null key part shows as ``<null, row N>`` (N = the row's 0-based
+position in the extract).
 """
 
 from __future__ import annotations
