@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.sqltypes import NullType
 
 from connectors.canonical_schema import CanonicalTables, canonical_tables
 from connectors.plans import ORDER_CHANGES as _ORDER_CHANGES
@@ -92,7 +93,11 @@ class CanonicalConnector(SqlConnector):
 
     def _select(self, entity: str, companies: Sequence[str] | None) -> Select:
         table: Table = getattr(self.tables, entity)
-        stmt = select(*[table.c[name] for name in empty_frame(entity).columns])
+        # values as the driver gives them: SQLAlchemy's Numeric would make float("5.000") or
+        # float("1_000") of a text column; coerce and the contract read text in their grammar
+        template = empty_frame(entity)
+        stmt = select(*[table.c[name] if dtype == object else type_coerce(table.c[name], NullType()).label(name)
+                        for name, dtype in template.dtypes.items()])
         if companies is not None:
             stmt = stmt.where(table.c.company.in_(list(dict.fromkeys(map(str, companies)))))
         return stmt

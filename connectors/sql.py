@@ -23,6 +23,9 @@ from sqlalchemy.sql.sqltypes import NullType
 
 from connectors.transient import is_transient
 from etl.ports import ConnectorError
+from validation.contracts import LIMIT_COLUMNS
+from validation.numbers import parse_number_text, text_cells
+from validation.quarantine import parse_iso_dates
 
 CONNECT_TIMEOUT = 6  # seconds: a run against a dead server fails within 10 s
 #: how long a failed connect is remembered (shorter than the retry wait, so a retry tries again)
@@ -238,6 +241,11 @@ def coerce(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
     out: dict[str, pd.Series] = {}
     for name, dtype in template.dtypes.items():
         s = frame[name].reset_index(drop=True) if name in frame.columns else pd.Series([None] * len(frame), dtype=object)
+        if s.dtype == object and (dtype.kind in "fiuM" or isinstance(dtype, pd.Int64Dtype)):
+            s = _text_read(s, str(name), dtype)
+            if s is None:  # text pandas would guess at ("5.000", "28.11.2026"): the contract judges it
+                out[name] = _objects(frame[name].reset_index(drop=True))
+                continue
         if isinstance(dtype, pd.Int64Dtype):
             out[name] = _typed(s, pd.to_numeric(s, errors="coerce"), "Int64")
         elif dtype.kind == "M":
@@ -252,6 +260,19 @@ def coerce(frame: pd.DataFrame, template: pd.DataFrame) -> pd.DataFrame:
         else:
             out[name] = _objects(s)
     return pd.DataFrame(out, columns=list(template.columns))
+
+
+def _text_read(s: pd.Series, name: str, dtype) -> pd.Series | None:
+    """A number or date column's text cells read as the data contract reads them, or None if any
+    is not in its grammar (validation.numbers, ISO dates): pandas would take ``5.000`` for 5 and
+    ``28.11.2026`` for a date, so such text goes on as it is and is quarantined, never guessed."""
+    if not text_cells(s).any():
+        return s
+    if dtype.kind == "M":
+        parsed, bad = parse_iso_dates(s)
+        return None if bad.any() else parsed
+    parsed, problems = parse_number_text(s, integer=dtype.kind != "f", limit=name in LIMIT_COLUMNS)
+    return None if problems.notna().any() else parsed
 
 
 def _objects(s: pd.Series) -> pd.Series:
@@ -289,18 +310,22 @@ def _arrow_type(dtype):
     return pa.string()
 
 
-def _csv_table(data: bytes | bytearray, names: list[str], template: pd.DataFrame, encoding: str):
+def _csv_table(data: bytes | bytearray, names: list[str], template: pd.DataFrame, encoding: str,
+               text: frozenset[str] = frozenset()):
     """One chunk of PostgreSQL CSV (no header) -> (Arrow table, typed).
 
     NULL is an unquoted empty field, an empty string a quoted one (``""``): Arrow keeps the two
     apart. Values are parsed in the template's types (``typed``); in a chunk where one does not
     parse, each column is parsed on its own and the failing ones stay text, so :func:`coerce` hands
-    exactly those values to the data contract, as the row path does.
+    exactly those values to the data contract, as the row path does. Columns that are text in the
+    database (``text``) stay text: Arrow would read ``5.000`` as 5, :func:`coerce` reads them in the
+    contract's grammar.
     """
     import pyarrow as pa
     from pyarrow import csv
 
-    types = {n: _arrow_type(template.dtypes[n]) if n in template.columns else pa.string() for n in names}
+    types = {n: _arrow_type(template.dtypes[n]) if n in template.columns and n not in text else pa.string()
+             for n in names}
     read = csv.ReadOptions(column_names=names, encoding=encoding, block_size=max(1 << 20, len(data) + 1))
     parse = csv.ParseOptions(newlines_in_values=True)
 
@@ -312,7 +337,8 @@ def _csv_table(data: bytes | bytearray, names: list[str], template: pd.DataFrame
         return csv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse, convert_options=convert)
 
     try:
-        return table(types), True
+        # text kept for coerce makes the chunk a text chunk: coerced on its own, as the row path does
+        return table(types), not text.intersection(names)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         columns = {}
         for name in names:  # rare: a text column holding a value its template type cannot take
@@ -343,6 +369,10 @@ def copy_tables(conn: Connection, stmt: Select, template: pd.DataFrame, chunk_si
     import psycopg
 
     names = list(stmt.selected_columns.keys())
+    # a number or date kept as text in the database is read by coerce, in the contract's grammar
+    text = frozenset(name for name, col in stmt.selected_columns.items()
+                     if isinstance(col.type, String) and name in template.columns
+                     and (template.dtypes[name].kind in "fiuM" or isinstance(template.dtypes[name], pd.Int64Dtype)))
     sql = bound_sql(conn, stmt)
     raw = conn.connection.driver_connection
     encoding = raw.info.encoding
@@ -361,10 +391,10 @@ def copy_tables(conn: Connection, stmt: Select, template: pd.DataFrame, chunk_si
                     if rows >= chunk_size:
                         if len(pending) >= 2:
                             yield pending.popleft().result()
-                        pending.append(parser.submit(_csv_table, data, names, template, encoding))
+                        pending.append(parser.submit(_csv_table, data, names, template, encoding, text))
                         data, rows = bytearray(), 0
                 if rows:
-                    pending.append(parser.submit(_csv_table, data, names, template, encoding))
+                    pending.append(parser.submit(_csv_table, data, names, template, encoding, text))
         except psycopg.Error as exc:  # reported like any SQLAlchemy error: one line, by _connection
             for future in pending:
                 future.cancel()

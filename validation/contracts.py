@@ -16,6 +16,10 @@ from validation.iso import COUNTRIES, CURRENCIES
 DOC_TYPES = ["invoice", "credit_note", "payment_on_account", "debit_note"]
 #: bounds every amount: a finite number (the text "inf" or "nan" parses as a float) of a sane size
 MAX_MONEY = 1e15
+#: the limits a person sets (round figures, typed or kept as master data): text in them that
+#: looks like a thousands separator (``5.000``) is quarantined as ambiguous (validation.numbers).
+#: Document amounts are not among them: an ERP's computed amounts have three decimals (219.445)
+LIMIT_COLUMNS = frozenset({"credit_limit", "insured_limit"})
 #: document types whose amount is positive (charges); the others are credits, amount < 0
 DEBIT_DOC_TYPES = ["invoice", "debit_note"]
 CREDIT_DOC_TYPES = ["credit_note", "payment_on_account"]

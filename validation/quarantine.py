@@ -2,7 +2,9 @@
 
 Check names a data engineer sees in ``quarantine.csv`` (``check`` column):
 
-- ``<column>:null`` / ``<column>:not_a_number`` / ``<column>:not_an_integer`` /
+- ``<column>:null`` / ``<column>:not_a_number`` / ``<column>:not_an_integer`` (text outside
+  the number grammar of validation.numbers, e.g. ``5,000``, ``nan``) /
+  ``<column>:ambiguous_number`` (a limit written ``5.000``: 5 or 5000?) /
   ``<column>:not_a_date`` (text that is not an ISO date, e.g. ``28.11.2026``) /
   ``<column>:not_a_boolean``: the cell cannot be typed as its contract says;
 - ``<column>:not_iso_4217`` / ``<column>:not_iso_3166``: not a currency / country code
@@ -13,7 +15,9 @@ Check names a data engineer sees in ``quarantine.csv`` (``check`` column):
   columns (``value`` shows the columns it read);
 - from etl: ``unknown_customer`` / ``unknown_company`` (referential), ``fx_rate_missing``.
 
-A null key part shows as ``<null, row N>`` (N = the row's 0-based position in the extract).
+``value`` is the cell as the connector read it (a CSV cell's text; empty for an empty cell),
+never the value after typing. A null key part shows as ``<null, row N>`` (N = the row's 0-based
+position in the extract).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
-from validation.contracts import ENTITIES, FRAME_CHECK_COLUMNS, ISO_CHECK_NAMES
+from validation.contracts import ENTITIES, FRAME_CHECK_COLUMNS, ISO_CHECK_NAMES, LIMIT_COLUMNS
+from validation.numbers import parse_number_text
 
 #: one row per rejected source row and failed check. ``customer_id`` (an addition to SPEC §3's
 #: entity/company/key/check/value) names the customer the row belongs to, so the customer can
@@ -102,6 +107,7 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     _check_columns(entity, model, frame)
     schema = model.to_schema()
     frame = frame.reset_index(drop=True)
+    raw = frame  # the cells as read: every quarantine row's ``value`` comes from here
     found: list[pd.DataFrame] = []
     for name, column in schema.columns.items():
         kind = str(column.dtype)
@@ -111,13 +117,22 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
             bad = ~frame[name].isin([True, False])
             if bad.any():
                 found.append(quarantine_rows(entity, frame[bad], f"{name}:not_a_boolean",
-                                             frame.loc[bad, name].astype(str)))
+                                             raw_text(raw.loc[bad[bad].index, name])))
                 frame = frame[~bad]
         elif kind.startswith("datetime64") and frame[name].dtype == object:
             parsed, bad = parse_iso_dates(frame[name])
             if bad.any():
                 found.append(quarantine_rows(entity, frame[bad], f"{name}:not_a_date",
-                                             frame.loc[bad, name].astype(str)))
+                                             raw_text(raw.loc[bad[bad].index, name])))
+            frame = frame.assign(**{name: parsed})[~bad]
+        elif kind in _NUMERIC_KINDS and not pd.api.types.is_numeric_dtype(frame[name]):
+            # text is read in the one number grammar (validation.numbers), never guessed by pandas
+            parsed, problems = parse_number_text(frame[name], integer=kind != "float64",
+                                                 limit=name in LIMIT_COLUMNS)
+            bad = problems.notna()
+            if bad.any():
+                found.append(quarantine_rows(entity, frame[bad], name + ":" + problems[bad],
+                                             raw_text(raw.loc[bad[bad].index, name])))
             frame = frame.assign(**{name: parsed})[~bad]
     columns_only = _columns_only(schema)
     remaining = frame
@@ -134,19 +149,40 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
             bad = _readable_checks(entity, bad)
             bad_index = pd.Index(bad["index"].unique())
             rows = frame.loc[bad["index"].to_numpy()]
-            found.append(
-                quarantine_rows(entity, rows, bad["check"].to_numpy(), bad["failure_case"].astype(str).to_numpy())
-            )
+            found.append(quarantine_rows(entity, rows, bad["check"].to_numpy(), _case_values(raw, bad)))
             remaining = remaining.drop(index=bad_index.intersection(remaining.index))
             continue
         except SchemaError as exc:  # pragma: no cover - lazy=True reports SchemaErrors
             raise ContractError(f"{entity}: {_first_line(exc)}") from exc
-        valid, frame_quarantine = _frame_checks(entity, schema, valid)
+        valid, frame_quarantine = _frame_checks(entity, schema, valid, raw)
         found.extend(frame_quarantine)
         found = [q for q in found if not q.empty]
         quarantine = pd.concat(found, ignore_index=True) if found else empty_quarantine()
         return valid.reset_index(drop=True), quarantine
     raise AssertionError("unreachable: validation did not converge")
+
+
+_NUMERIC_KINDS = ("float64", "int64", "Int64")
+
+
+def raw_text(values: pd.Series) -> pd.Series:
+    """Cells as the text a data engineer recognises: strings as read, a null as empty."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype(str).where(values.notna(), "")
+    return values.astype(object).where(values.notna(), "").astype(str)
+
+
+def _case_values(raw: pd.DataFrame, cases: pd.DataFrame) -> np.ndarray:
+    """The raw cell behind each pandera failure case (row-level checks name no cell: empty)."""
+    values = cases["failure_case"].astype(str).to_numpy(dtype=object)
+    index = cases["index"].astype("int64").to_numpy()
+    column = cases["column"].to_numpy(dtype=object)
+    cell = cases["check"].str.contains(":", regex=False).to_numpy()
+    for name in pd.unique(column[cell]):
+        if name in raw.columns:
+            take = cell & (column == name)
+            values[take] = raw_text(raw[name].loc[index[take]]).to_numpy()
+    return values
 
 
 #: an ISO 8601 calendar date, optionally with a time: what the contracts accept as date text
@@ -196,8 +232,8 @@ def _columns_only(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
     return copy
 
 
-def _frame_checks(entity: str, schema: pa.DataFrameSchema,
-                  valid: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+def _frame_checks(entity: str, schema: pa.DataFrameSchema, valid: pd.DataFrame,
+                  raw: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Run the dataframe-level checks as boolean masks; rows failing any leave ``valid``."""
     failed = pd.Series(False, index=valid.index)
     found = []
@@ -210,7 +246,7 @@ def _frame_checks(entity: str, schema: pa.DataFrameSchema,
             bad = valid[~ok]
             value = pd.Series("", index=bad.index)
             for i, col in enumerate(FRAME_CHECK_COLUMNS.get(check.name, [])):
-                value = value + ("" if i == 0 else ", ") + col + "=" + bad[col].astype(str)
+                value = value + ("" if i == 0 else ", ") + col + "=" + raw_text(raw.loc[bad.index, col])
             found.append(quarantine_rows(entity, bad, check.name, value.to_numpy()))
             failed |= ~ok
     return valid[~failed], found
@@ -244,7 +280,10 @@ def _readable_checks(entity: str, cases: pd.DataFrame) -> pd.DataFrame:
     cell = cases["index"].astype(str) + "|" + column.loc[cases.index]
     coerced = cell[cases["check"].str.contains(":not_a")]
     cases = cases[~(cases["check"].str.endswith(":wrong_type") & cell.isin(coerced))]
-    return cases
+    # an empty cell cannot be typed either: ":null" says what is wrong with it
+    cell = cell.loc[cases.index]
+    nulled = cell[cases["check"].str.endswith(":null")]
+    return cases[~(cases["check"].str.contains(":not_a") & cell.isin(nulled))]
 
 
 def _first_line(exc: Exception) -> str:
