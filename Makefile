@@ -28,11 +28,11 @@ debian:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# one writeback at a time per instance (the erp_writeback pool); a run whose worker died is retried
-# once, a run that failed on a step is not (docs/deploy/dagster.yaml is the PostgreSQL version)
-$(DAGSTER_HOME)/dagster.yaml: Makefile
+# the instance config (one writeback at a time, retries of dead runs) has one source, shared with
+# the CLI, which writes the same file into <data dir>/dagster_home when DAGSTER_HOME is unset
+$(DAGSTER_HOME)/dagster.yaml: creditctl/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\nrun_retries:\n  enabled: true\n  max_retries: 1\n  retry_on_asset_or_op_failure: false\n' > $@
+	cp creditctl/dagster.yaml $@
 
 setup: $(BIN)/.installed debian $(DAGSTER_HOME)/dagster.yaml
 

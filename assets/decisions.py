@@ -19,7 +19,6 @@ from dagster import (
 from assets.extract import GROUP, read_with_retries
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from assets.writeback import reconcile_journal
-from etl.config import run_dir
 from etl.overrides import apply_overrides
 from etl.pipeline import blast_radius_problem, decide_all
 from etl.plan import WritebackPlan, build_plan, tool_owned
@@ -55,7 +54,7 @@ def credit_decisions(
     active = store.overrides(companies=settings.companies(context), active_on=as_of)
     decisions = apply_overrides(decisions, active, as_of).assign(run_id=context.run_id)
     store.save_decisions(context.run_id, decisions)
-    decisions.to_csv(run_dir(context.run_id) / "decisions.csv", index=False)
+    decisions.to_csv(settings.run_dir(context.run_id) / "decisions.csv", index=False)
     counts = decisions["action"].value_counts().to_dict()
     return Output(decisions, metadata={
         "dagster/row_count": len(decisions),
@@ -98,7 +97,7 @@ def writeback_plan(
                     "credit-limit cuts this run's decisions did not know about; nothing was written: run again"))
         owned = tool_owned(store.audit(companies=companies))
         plan = build_plan(credit_decisions, state_customers, state_orders, owned, credit_rules.auto_release)
-        path = run_dir(context.run_id) / "plan.csv"
+        path = settings.run_dir(context.run_id) / "plan.csv"
         plan.changes.to_csv(path, index=False)
     except BaseException:
         store.release_lock(context.run_id)

@@ -23,7 +23,6 @@ from dagster import (
 )
 
 from assets.resources import CreditControlSettings, ErpResource
-from etl.config import run_dir
 from etl.ports import ConnectorError
 from validation.contracts import ENTITIES
 from validation.quarantine import quarantine_share, validate_frame
@@ -73,7 +72,7 @@ def _extract_asset(name: str, entity: str) -> AssetsDefinition:
         companies = settings.companies(context)
         frame = read_with_retries(settings, lambda: getattr(erp.connector(), f"read_{entity}")(companies))
         # the gx_suite check of this run builds the data docs there
-        docs = run_dir(context.run.run_id) / "gx" / entity / "index.html"
+        docs = settings.run_dir(context.run.run_id) / "gx" / entity / "index.html"
         return Output(frame, metadata={"dagster/row_count": len(frame),
                                        "gx_data_docs": MetadataValue.path(str(docs.resolve()))})
 
@@ -113,10 +112,11 @@ def _gx_check(name: str, entity: str, partitions: PartitionsDefinition | None) -
     @asset_check(asset=name, name="gx_suite", blocking=False, partitions_def=partitions,
                  description=f"The {entity} contract as a great-expectations suite; data docs in the run folder. "
                              "A warning only: failing rows are quarantined by the contract check.")
-    def _check(context: AssetCheckExecutionContext, frame: pd.DataFrame) -> AssetCheckResult:
+    def _check(context: AssetCheckExecutionContext, settings: CreditControlSettings,
+               frame: pd.DataFrame) -> AssetCheckResult:
         from validation.gx_suites import run_suite  # GX import is slow; only runs that check pay it
 
-        result = run_suite(entity, frame, docs_dir=run_dir(context.run.run_id) / "gx")
+        result = run_suite(entity, frame, docs_dir=settings.run_dir(context.run.run_id) / "gx")
         return AssetCheckResult(
             passed=result.success,
             severity=AssetCheckSeverity.WARN,

@@ -5,7 +5,6 @@ from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 
 from assets.extract import GROUP
 from assets.resources import CreditControlSettings, StateStoreResource
-from etl.config import run_dir
 from etl.extract import Extract
 from etl.pipeline import extract_guard_problems, positions_for, previous_customer_count
 from etl.plan import tool_owned
@@ -30,7 +29,7 @@ def credit_positions(
     previous = previous_customer_count(store.last_run("succeeded", companies=companies), companies)
     # recorded before the guards, so a run they stop is in the state store's history too
     store.start_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), companies)
-    path = run_dir(context.run_id) / "quarantine.csv"
+    path = settings.run_dir(context.run_id) / "quarantine.csv"
     validated.quarantine.to_csv(path, index=False)
 
     def _guard(quarantine: pd.DataFrame | None = None) -> None:
@@ -45,7 +44,7 @@ def credit_positions(
     owned = tool_owned(store.audit(companies=companies))
     positions, quarantine = positions_for(validated, settings.as_of_date(), owned)
     quarantine.to_csv(path, index=False)
-    positions.to_csv(run_dir(context.run_id) / "positions.csv", index=False)  # for the run's report
+    positions.to_csv(settings.run_dir(context.run_id) / "positions.csv", index=False)  # for the run's report
     _guard(quarantine)  # again with the rows quarantined for a missing FX rate
     return Output(positions, metadata={
         "dagster/row_count": len(positions),

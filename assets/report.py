@@ -3,17 +3,17 @@
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.extract import GROUP
-from assets.resources import StateStoreResource
+from assets.resources import CreditControlSettings, StateStoreResource
 from assets.writeback import erp_writeback
-from etl.config import run_dir
 from etl.report import load_report_data, render_report
 
 
 @asset(group_name=GROUP, kinds={"html"}, deps=[erp_writeback],
        description="The credit manager's report of this run: summary, changes since the last run, "
                    "decisions with reasons, aging and top-exposure charts, validation.")
-def credit_report(context: AssetExecutionContext, state_store: StateStoreResource) -> MaterializeResult:
-    folder = run_dir(context.run_id)
+def credit_report(context: AssetExecutionContext, settings: CreditControlSettings,
+                  state_store: StateStoreResource) -> MaterializeResult:
+    folder = settings.run_dir(context.run_id)
     data = load_report_data(state_store.store(), context.run_id, folder)
     if data is None:  # pragma: no cover - credit_positions records every run
         raise RuntimeError(f"run {context.run_id} is not in the state store")

@@ -6,6 +6,7 @@ live in private attributes created in ``setup_for_execution``.
 """
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dagster import (
@@ -18,7 +19,7 @@ from dagster import (
 from pydantic import PrivateAttr
 
 from connectors import make_connector
-from etl.config import RunConfig, data_dir, load_config
+from etl.config import RunConfig, load_config, run_dir
 from etl.ports import ErpConnector
 from etl.rules import RuleSet, load_ruleset
 from etl.store import StateStore
@@ -52,15 +53,22 @@ class CreditControlSettings(ConfigurableResource):
         return load_ruleset(self.config().rules)
 
     def companies(self, context: AssetExecutionContext | OpExecutionContext | None = None) -> list[str]:
-        """The companies of this run: the run's partition (one company), else all of the config's."""
+        """The companies of this run, in config order: its partition or partition range (the CLI's
+        one run over every company), else all of the config's."""
         companies = list(self.config().erp.companies)
-        if context is None or not context.has_partition_key:
+        if context is None or not (context.has_partition_key or context.has_partition_key_range):
             return companies
-        if context.partition_key not in companies:
-            raise Failure(description=f"partition {context.partition_key!r} is not a company of erp.companies "
+        keys = list(context.partition_keys)
+        unknown = [k for k in keys if k not in companies]
+        if unknown:
+            raise Failure(description=f"partition {unknown[0]!r} is not a company of erp.companies "
                                       f"in {self.config_path}: reload the code location after editing the config",
                           allow_retries=False)
-        return [context.partition_key]
+        return [c for c in companies if c in keys]
+
+    def run_dir(self, run_id: str) -> Path:
+        """This run's folder in the config's data folder (etl.config.run_dir)."""
+        return run_dir(run_id, self.config())
 
     def lock_names(self, companies: list[str]) -> list[str]:
         """The writeback locks of this run: one per (ERP kind, company)."""
@@ -94,7 +102,7 @@ class StateStoreResource(ConfigurableResource):
     _store: StateStore | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._store = StateStore(load_config(self.config_path).state_url(data_dir()))
+        self._store = StateStore(load_config(self.config_path).state_url())
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._store is not None:
@@ -102,5 +110,5 @@ class StateStoreResource(ConfigurableResource):
 
     def store(self) -> StateStore:
         if self._store is None:
-            self._store = StateStore(load_config(self.config_path).state_url(data_dir()))
+            self._store = StateStore(load_config(self.config_path).state_url())
         return self._store

@@ -138,7 +138,7 @@ def _record_failure(run_id: str, job_name: str, partition: str | None, message: 
     if not path:
         raise ConfigError(f"{CONFIG_ENV} is not set: the sensor needs the run config to find the state store")
     config = load_config(path)
-    store = StateStore(config.state_url(data_dir()))
+    store = StateStore(config.state_url())
     try:
         row = store.run(run_id)
         if row is None:

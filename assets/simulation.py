@@ -26,7 +26,7 @@ import pandas as pd
 from dagster import Config, Failure, MetadataValue, OpExecutionContext, Output, job, op
 
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
-from etl.config import data_dir, run_dir
+from etl.config import data_dir
 from etl.extract import Extract
 from etl.plan import tool_owned
 from etl.rules import RuleLintError, RuleSet, load_ruleset
@@ -171,7 +171,7 @@ def simulate_rule_change(
     owned = tool_owned(store.audit(companies=companies))
     overrides = store.overrides(companies=companies, active_on=as_of)
     _, diff = simulate_rules(extract, baseline, candidate, as_of, owned, overrides)
-    path = run_dir(context.run_id) / DIFF_FILE
+    path = settings.run_dir(context.run_id) / DIFF_FILE
     diff.rows.to_csv(path, index=False)
     context.log.info(f"{len(diff.rows)} customer(s) decided differently by rules {config.candidate_sha256[:12]} "
                      f"than by {config.baseline_sha256[:12]}, as of {as_of}; nothing was written to the ERP")

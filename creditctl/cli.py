@@ -7,7 +7,6 @@ one line on stderr; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -101,7 +100,7 @@ def rules_check(paths: Annotated[list[Path] | None, typer.Argument(help="Rule fi
     """Lint rule files: every error with file:line:column and a hint."""
     from etl.rules import lint_paths
 
-    files = paths or sorted(Path("rules").glob("*.yaml"))
+    files = paths or sorted(_rules_folder().glob("*.yaml"))
     if not files:
         raise Usage("no rule files given and none in rules/*.yaml")
     messages = lint_paths(files)
@@ -115,7 +114,7 @@ def rules_test(paths: Annotated[list[Path] | None, typer.Argument(help="Scenario
     """Run rule scenario tests and print a pytest-like summary."""
     from etl.rules.scenarios import run_scenario_files
 
-    files = paths or sorted(Path("rules/tests").glob("*.yaml"))
+    files = paths or sorted((_rules_folder() / "tests").glob("*.yaml"))
     if not files:
         raise Usage("no scenario files given and none in rules/tests/*.yaml")
     results = run_scenario_files(files)
@@ -135,16 +134,18 @@ def rules_test(paths: Annotated[list[Path] | None, typer.Argument(help="Scenario
 def _run_and_report(config_path: Path, as_of: dt.date | None, mode: str | None, approve: bool,
                     company: str | None = None, retries: int = 0) -> None:
     from creditctl.runner import run_nightly
-    from etl.config import run_dir
+    from etl.config import load_config, run_dir
 
     scope = f" for {company}" if company else ""
     with err.status(f"running nightly_credit_control{scope}") as status:
         outcome = run_nightly(config_path, as_of=as_of, mode=mode, approve=approve, company=company,
                               retries=retries,
                               on_step=lambda step: status.update(f"running nightly_credit_control{scope}: {step}"))
+    if outcome.store_created:
+        _announce_new_store(outcome.store_url)
     if not outcome.success:
-        raise Failed(f"run {outcome.run_id} failed: {outcome.message}")
-    _print_summary(outcome.run_id, outcome.store_url, run_dir(outcome.run_id))
+        raise Failed(f"run {outcome.run_id} failed: {outcome.message} (state store: {_shown(outcome.store_url)})")
+    _print_summary(outcome.run_id, outcome.store_url, run_dir(outcome.run_id, load_config(config_path)))
 
 
 @app.command()
@@ -175,14 +176,16 @@ def run(
 def demo(
     customers: Annotated[int, typer.Option("--customers", min=10, help="Customers in the demo ERP.")] = 2000,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date, YYYY-MM-DD (default today).")] = None,
-    rules: Annotated[Path, typer.Option("--rules", help="Rule file for the demo.")] = Path("rules/credit_control.yaml"),
+    rules: Annotated[Path | None, typer.Option(
+        "--rules", help="Rule file for the demo (default: the project's rules/credit_control.yaml).")] = None,
 ) -> None:
     """Embedded demo ERP, full nightly run with writeback, summary. `make clean` starts over."""
-    from creditctl.demo import prepare_demo
+    from creditctl.demo import default_rules, prepare_demo
 
     date = _as_of(as_of) or dt.date.today()
+    rules = rules or default_rules()
     if not rules.is_file():
-        raise Usage(f"--rules {rules}: rule file not found (run from the project folder)")
+        raise Usage(f"--rules {rules}: rule file not found")
     with err.status(f"preparing the demo ERP ({customers} customers)"):
         config_path, created = prepare_demo(customers=customers, as_of=date, rules=rules)
     if created:
@@ -207,12 +210,11 @@ def simulate(
     from zoneinfo import ZoneInfo
 
     from connectors import make_connector
-    from etl.config import data_dir, load_config
+    from etl.config import load_config
     from etl.extract import Extract
     from etl.plan import tool_owned
     from etl.rules import load_ruleset
     from etl.simulate import simulate_rules
-    from etl.store import StateStore
 
     run_config = load_config(config)
     date = _as_of(as_of) or dt.datetime.now(ZoneInfo(run_config.timezone)).date()
@@ -222,7 +224,7 @@ def simulate(
     with err.status("reading the ERP"):
         connector = make_connector(run_config.erp)
         extract = Extract(**{e: getattr(connector, f"read_{e}")(companies) for e in Extract.entities()})
-    store = StateStore(run_config.state_url(data_dir()))
+    store = _store(config)
     try:
         owned = tool_owned(store.audit(companies=companies))
         active = store.overrides(companies=companies, active_on=date)
@@ -238,6 +240,7 @@ def simulate(
     out.print(table)
     out.print(f"{len(diff.rows)} customer(s) decided differently; nothing was written to the ERP", soft_wrap=True)
     out.print(f"details: {out_path}", soft_wrap=True, highlight=False)
+    _print_store(store.url)
 
 
 @app.command()
@@ -247,19 +250,20 @@ def report(
     config: Annotated[Path | None, typer.Option("--config", help="Run config (for its state store).")] = None,
 ) -> None:
     """The run's HTML report: summary, what changed, decisions with reasons, charts, validation."""
-    from etl.config import data_dir
+    from etl.config import data_dir, load_config
     from etl.report import load_report_data, render_report
 
     store = _store(config)
     try:
-        data = load_report_data(store, run_id, data_dir() / "runs" / run_id)
+        data = load_report_data(store, run_id, data_dir(load_config(config) if config else None) / "runs" / run_id)
         if data is None:
-            raise Usage(f"--run {run_id}: no such run in the state store {store.url}")
+            raise Usage(f"--run {run_id}: no such run in the state store {_shown(store.url)}")
     finally:
         store.dispose()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(render_report(data), encoding="utf-8")
     out.print(f"report: {out_path}", soft_wrap=True, highlight=False)
+    _print_store(store.url)
 
 
 connector_app = typer.Typer(no_args_is_help=True, help="Connector set-up.")
@@ -288,16 +292,46 @@ def connector_setup(
 
 
 def _store_url(config: Path | None) -> str:
-    from etl.config import data_dir, load_config
+    """The config's state store, else $CREDITCTL_STATE_URL, else the default data folder's: the same
+    store from whatever folder a command starts."""
+    from etl.config import load_config, state_url
 
-    return load_config(config).state_url(data_dir()) if config else \
-        os.environ.get("CREDITCTL_STATE_URL") or f"sqlite:///{(data_dir() / 'state.sqlite').resolve()}"
+    return load_config(config).state_url() if config else state_url()
 
 
 def _store(config: Path | None):  # noqa: ANN202 - etl.store.StateStore, imported lazily
+    from etl.config import new_sqlite_store
     from etl.store import StateStore
 
-    return StateStore(_store_url(config))
+    url = _store_url(config)
+    created = new_sqlite_store(url) is not None
+    store = StateStore(url)
+    if created:
+        _announce_new_store(url)
+    return store
+
+
+def _shown(url: str) -> str:
+    from etl.config import display_url
+
+    return display_url(url)
+
+
+def _announce_new_store(url: str) -> None:
+    err.print(f"new state store created at {_shown(url)} (empty: no runs, audit or overrides yet)",
+              style="bold yellow", highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_store(url: str) -> None:
+    out.print(f"state store: {_shown(url)}", soft_wrap=True, highlight=False, markup=False)
+
+
+def _rules_folder() -> Path:
+    """rules/ of the current folder when it has one, else the project's (commands work from anywhere)."""
+    from etl.config import project_root
+
+    root = project_root()
+    return Path("rules") if Path("rules").is_dir() or root is None else root / "rules"
 
 
 @store_app.command("upgrade")
@@ -315,10 +349,12 @@ def store_upgrade(config: ConfigOption = None) -> None:
     finally:
         engine.dispose()
     _store(config).dispose()  # opening a store upgrades it in place
+    shown = _shown(url)
     if before == head:
-        out.print(f"state store already at revision {head}")
+        out.print(f"state store {shown} already at revision {head}", soft_wrap=True, highlight=False, markup=False)
     else:
-        out.print(f"state store upgraded from revision {before or '(empty)'} to {head}")
+        out.print(f"state store {shown} upgraded from revision {before or '(empty)'} to {head}", soft_wrap=True,
+                  highlight=False, markup=False)
 
 
 def _user() -> str:
@@ -352,6 +388,7 @@ def audit(
                   f"{r.before or '-'} -> {r.after or '-'}  rules {r.rule_ids or '-'}  why: {r.reason}{ruleset}",
                   soft_wrap=True, highlight=False, markup=False)
     out.print(f"{len(rows)} audit row(s)")
+    _print_store(store.url)
 
 
 @override_app.command("add")
@@ -389,6 +426,7 @@ def override_add(
     finally:
         store.dispose()
     out.print(f"override #{override_id}: {kind} for {company}/{customer} until {expires} (audited)", highlight=False)
+    _print_store(store.url)
 
 
 def _check_override_target(company: str, customer: str, config: Path | None, store) -> None:  # noqa: ANN001
@@ -461,6 +499,7 @@ def override_list(
                   f"by {r.created_by} at {str(r.created_at)[:19]}{removed}", soft_wrap=True, highlight=False,
                   markup=False)
     out.print(f"{len(rows)} override(s)")
+    _print_store(store.url)
 
 
 @override_app.command("remove")
@@ -484,6 +523,7 @@ def override_remove(
         store.dispose()
     out.print(f"override #{override_id} ({row['kind']} for {row['company']}/{row['customer_id']}) removed (audited)",
               highlight=False)
+    _print_store(store.url)
 
 
 @app.command()
@@ -548,7 +588,7 @@ def _print_summary(run_id: str, store_url: str, folder: Path) -> None:
         f"plan: {folder / 'plan.csv'}",
         f"quarantine: {folder / 'quarantine.csv'}",
         f"report: {folder / 'report.html'}",
-        f"state store: {store_url}",
+        f"state store: {_shown(store_url)}",
     ]
     if mode != "apply":
         lines.insert(2, f"{mode}: nothing was written to the ERP; review the plan in {plan_path}")

@@ -18,13 +18,18 @@ from dagster import (
     InitLoggerContext,
     LoggerDefinition,
     logger,
+    mem_io_manager,
 )
 from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from assets.definitions import JOB_NAME, build_definitions
 from assets.failures import first_failure
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
-from etl.config import data_dir, load_config
+from etl.config import RunConfig, data_dir, load_config, new_sqlite_store
 from etl.store import StateStore
 
 
@@ -34,11 +39,29 @@ class RunOutcome:
     success: bool
     message: str  # one line: why the run failed, "" on success
     store_url: str
+    store_created: bool = False  # the run created a new, empty SQLite state store
 
 
-def _instance() -> DagsterInstance:
-    # DAGSTER_HOME (set by make) keeps run history; without it the run leaves no trace
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+#: the local instance's dagster.yaml, one source for `make` and the CLI
+INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
+
+
+def dagster_home(config: RunConfig | None = None) -> Path:
+    """The Dagster instance folder of CLI runs: $DAGSTER_HOME, else <data dir>/dagster_home, whose
+    dagster.yaml is written from the template when absent (so `make dev` shows the CLI's runs)."""
+    value = os.environ.get("DAGSTER_HOME")
+    if value:
+        return Path(value).expanduser().resolve()
+    home = data_dir(config) / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").is_file():
+        (home / "dagster.yaml").write_text(INSTANCE_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+    return home
+
+
+def _instance(config: RunConfig) -> DagsterInstance:
+    # a persistent instance: run history and materializations for the UI, never a temporary one
+    return DagsterInstance.from_config(str(dagster_home(config)))
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:
@@ -88,9 +111,15 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
                                           retry_wait_seconds=retry_wait_seconds),
         "erp": ErpResource(config_path=path),
         "state_store": StateStoreResource(config_path=path),
+        # steps hand their frames on in memory: the filesystem IO manager cannot store one output for
+        # a range of partitions, and an in-process run needs nothing kept after it
+        "io_manager": mem_io_manager,
     }
-    # partitioned by company only when one company is asked for; else one run covers them all
-    companies = list(config.erp.companies) if company else []
+    # partitioned by company like the schedule's runs (the UI shows one history); without --company
+    # one run covers every partition (a partition range), so there is one summary and one report
+    companies = sorted(set(config.erp.companies))
+    tags = {} if company else {ASSET_PARTITION_RANGE_START_TAG: companies[0],
+                               ASSET_PARTITION_RANGE_END_TAG: companies[-1]}
     with warnings.catch_warnings():  # Dagster warns of its own beta sensor internals: not the user's concern
         warnings.simplefilter("ignore", BetaWarning)
         job = build_definitions(resources, companies=companies).resolve_job_def(JOB_NAME)
@@ -99,9 +128,11 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
     if on_step is not None:
         job = job.with_logger_defs({**job.loggers, "progress": _progress_logger(on_step)})
         quiet["loggers"]["progress"] = {}
-    result = job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=quiet,
-                                    partition_key=company)
-    store_url = config.state_url(data_dir())
+    store_url = config.state_url()
+    created = new_sqlite_store(store_url) is not None
+    with _instance(config) as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet,
+                                        partition_key=company, tags=tags)
     message = "" if result.success else failure_message(result)
     store = StateStore(store_url)
     try:
@@ -113,4 +144,4 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
             store.finish_run(result.run_id, "failed", message=message)
     finally:
         store.dispose()
-    return RunOutcome(result.run_id, result.success, message, store_url)
+    return RunOutcome(result.run_id, result.success, message, store_url, created)

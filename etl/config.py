@@ -47,6 +47,9 @@ class RunConfig(_Model):
     state_url_env: str = "CREDITCTL_STATE_URL"
     timezone: str = "UTC"
     schedule: str = "0 2 * * *"
+    data_dir: Path | None = Field(
+        default=None, description="Data folder (state store, run folders, Dagster home); relative to the config file"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -57,18 +60,99 @@ class RunConfig(_Model):
             raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Berlin)") from exc
         return value
 
-    def state_url(self, data_dir: Path) -> str:
-        """The state store URL: from ``state_url_env`` when set, else a SQLite file in data_dir."""
-        value = os.environ.get(self.state_url_env)
-        if value:
-            return value
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(data_dir / 'state.sqlite').resolve()}"
+    def state_url(self, data_dir: Path | None = None) -> str:
+        """The state store URL: ``$<state_url_env>`` when set, else ``state.sqlite`` in the data folder.
+
+        ``data_dir`` defaults to this config's (see :func:`data_dir`); it is kept as a parameter
+        for callers that already resolved it.
+        """
+        return state_url(self, data_dir)
 
 
-def data_dir() -> Path:
-    """The project's data directory (demo ERP, state store, reports): $CREDITCTL_DATA_DIR or ./data."""
-    return Path(os.environ.get("CREDITCTL_DATA_DIR", "data"))
+#: the variable naming the data folder when a config sets no ``data_dir``
+DATA_DIR_ENV = "CREDITCTL_DATA_DIR"
+DEFAULT_STATE_ENV = "CREDITCTL_STATE_URL"
+
+
+def project_root() -> Path | None:
+    """The source checkout this code runs from (an editable install), else None."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() and (root / "etl").is_dir() else None
+
+
+def data_dir(config: RunConfig | None = None) -> Path:
+    """The data folder (demo ERP, state store, run folders, Dagster home), always absolute.
+
+    The config's ``data_dir``, else ``$CREDITCTL_DATA_DIR``, else ``<project>/data`` of the
+    checkout, else the per-user data folder: never the folder a command is started from.
+    """
+    if config is not None and config.data_dir is not None:
+        return Path(config.data_dir).expanduser().resolve()
+    value = os.environ.get(DATA_DIR_ENV)
+    if value:
+        return Path(value).expanduser().resolve()
+    root = project_root()
+    if root is not None:
+        return root / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("creditctl", appauthor=False)).resolve()
+
+
+def state_url(config: RunConfig | None = None, folder: Path | None = None) -> str:
+    """The state store URL of a config (``$<state_url_env>``), or without one ``$CREDITCTL_STATE_URL``;
+    unset: the SQLite file ``state.sqlite`` in the data folder. A bad URL is a ConfigError naming the
+    variable; ``postgres://`` and ``postgresql://`` mean PostgreSQL through psycopg."""
+    env = config.state_url_env if config is not None else DEFAULT_STATE_ENV
+    value = os.environ.get(env)
+    if value:
+        return _checked_url(env, value)
+    folder = Path(folder).resolve() if folder is not None else data_dir(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'state.sqlite'}"
+
+
+def _checked_url(env: str, value: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(value.strip())
+    except ArgumentError:
+        raise ConfigError(f"{env}: not a database URL (expected e.g. postgresql://user@host/db or "
+                          f"sqlite:////abs/path/state.sqlite)") from None
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    try:
+        url.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError(f"{env}: unknown database kind {url.drivername!r} in {display_url(value)} "
+                          f"(use postgresql://... or sqlite:///...)") from None
+    return url.render_as_string(hide_password=False)
+
+
+def display_url(url: str) -> str:
+    """A store URL with its password hidden (for summaries and messages)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"
+
+
+def new_sqlite_store(url: str) -> Path | None:
+    """The file of a SQLite store URL whose file does not exist yet (opening it creates an empty store)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    path = Path(database)
+    return None if path.exists() else path
 
 
 def _resolve(base: Path, value: str | Path) -> Path:
@@ -101,22 +185,25 @@ def load_config(path: str | Path) -> RunConfig:
     options = dict(config.erp.options)
     if "path" in options:
         options["path"] = str(_resolve(base, options["path"]))
-    return config.model_copy(
-        update={
-            "rules": [_resolve(base, r) for r in config.rules],
-            "erp": config.erp.model_copy(update={"options": options}),
-        }
-    )
+    update: dict[str, Any] = {
+        "rules": [_resolve(base, r) for r in config.rules],
+        "erp": config.erp.model_copy(update={"options": options}),
+    }
+    if config.data_dir is not None:
+        update["data_dir"] = _resolve(base, config.data_dir)
+    return config.model_copy(update=update)
 
 
 def dump_config(config: RunConfig, path: str | Path) -> None:
-    """Write a config file (used by `creditctl demo`)."""
+    """Write a config file (used by `creditctl demo`); an unset ``data_dir`` is left out."""
     data = config.model_dump(mode="json")
+    if data.get("data_dir") is None:
+        data.pop("data_dir", None)
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
-def run_dir(run_id: str) -> Path:
-    """Where one run's artifacts (quarantine, plan, decisions, report) are written."""
-    path = data_dir() / "runs" / run_id
+def run_dir(run_id: str, config: RunConfig | None = None) -> Path:
+    """Where one run's artifacts (quarantine, plan, decisions, report) are written: <data_dir>/runs/<id>."""
+    path = data_dir(config) / "runs" / run_id
     path.mkdir(parents=True, exist_ok=True)
     return path

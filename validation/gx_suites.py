@@ -321,7 +321,9 @@ def _add_docs_site(context: AbstractDataContext, folder: Path) -> str:
         site_config={
             "class_name": "SiteBuilder",
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+            # GX refuses a relative base_directory: resolve it, whatever folder the command started in
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(Path(folder).resolve())},
         },
     )
     return site
