@@ -44,7 +44,7 @@ def _reduced_limits(limit: np.ndarray, base: np.ndarray, by_percent: np.ndarray,
     limit_cents = _cents(limit)
     base_cents = _cents(base)
     out = np.full(len(limit), np.nan)
-    pct = ~np.isnan(by_percent) & ~np.isnan(base_cents)
+    pct = ~np.isnan(by_percent) & ~np.isnan(base_cents) & ~np.isnan(limit_cents)  # no limit: stays null
     if pct.any():
         keep = (10000 - np.round(by_percent[pct] * 100)).astype(np.int64)  # hundredths of a percent kept
         numerator = base_cents[pct].astype(np.int64) * keep
