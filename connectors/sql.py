@@ -22,7 +22,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.sqltypes import NullType
 
 from connectors.transient import is_transient
-from etl.ports import ConnectorError
+from etl.ports import ConnectorError, ErpProvenance
 
 CONNECT_TIMEOUT = 6  # seconds: a run against a dead server fails within 10 s
 #: how long a failed connect is remembered (shorter than the retry wait, so a retry tries again)
@@ -43,6 +43,10 @@ class SqlConnector:
 
     #: the configuration setting that holds the URL, named in error messages
     setting = "erp.url_env"
+
+    def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
+        """This tool's earlier writes in the ERP; the base class cannot tell (subclasses can)."""
+        return ErpProvenance.unknown()
     _url: str
     _engine: Engine | None = None
 
