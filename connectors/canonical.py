@@ -30,7 +30,7 @@ from connectors.plans import ORDER_CHANGES as _ORDER_CHANGES
 from connectors.plans import PlanError, validate_plan  # noqa: F401 - part of this module's API
 from connectors.sql import SqlConnector, coerce, stream
 from etl.plan import SUBJECT
-from etl.ports import ConnectorError
+from etl.ports import PROVENANCE_COLUMNS, ConnectorError, ErpProvenance
 from validation.contracts import empty_frame
 
 #: options the connector understands (erp.options in the run config)
@@ -144,6 +144,19 @@ class CanonicalConnector(SqlConnector):
         if not parts:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
         return pd.concat(parts, ignore_index=True)
+
+    def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
+        """Every plan row this tool wrote into the outbound table, oldest first: its full provenance."""
+        out = self.tables.decisions_out
+        if not companies:
+            return ErpProvenance(changes=pd.DataFrame(columns=PROVENANCE_COLUMNS), marked=False)
+        stmt = (select(out.c.company, out.c.customer_id, out.c.change, out.c.order_id, out.c.before, out.c.after,
+                       out.c.rule_ids, out.c.created_at.label("applied_at"))
+                .where(out.c.company.in_(list(dict.fromkeys(map(str, companies))))).order_by(out.c.id))
+        with self._connection(f"read {out.fullname}") as conn:
+            parts = list(self._stream(conn, stmt))
+        changes = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PROVENANCE_COLUMNS)
+        return ErpProvenance(changes=changes.fillna({"order_id": "", "before": "", "after": ""}), marked=False)
 
     def read_state(self, companies: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Source state overlaid with the latest pending outbound row per (customer, subject).

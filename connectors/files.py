@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from etl.extract import Extract
-from etl.ports import ConnectorError
+from etl.ports import ConnectorError, ErpProvenance
 from validation.contracts import ENTITIES, columns
 from validation.numbers import parse_number_text, text_cells
 
@@ -110,6 +110,10 @@ class FilesConnector:
         state["credit_limit"] = pd.to_numeric(limit.where(problems.isna(), None), errors="coerce")
         state["payment_terms"] = ""
         return state, orders[["company", "order_id", "customer_id", "on_hold"]].copy()
+
+    def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
+        """Nothing: this connector never writes to an ERP."""
+        return ErpProvenance(changes=None, marked=False)
 
     def apply(self, company: str, changes: pd.DataFrame) -> int:
         raise ConnectorError(

@@ -22,7 +22,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.sqltypes import NullType
 
 from connectors.transient import is_transient
-from etl.ports import ConnectorError
+from etl.ports import ConnectorError, ErpProvenance
 from validation.contracts import LIMIT_COLUMNS
 from validation.numbers import parse_number_text, text_cells
 from validation.quarantine import parse_iso_dates
@@ -46,6 +46,10 @@ class SqlConnector:
 
     #: the configuration setting that holds the URL, named in error messages
     setting = "erp.url_env"
+
+    def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
+        """This tool's earlier writes in the ERP; the base class cannot tell (subclasses can)."""
+        return ErpProvenance.unknown()
     _url: str
     _engine: Engine | None = None
 

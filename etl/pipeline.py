@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from etl.decisions import decide
+from etl.decisions import evaluate_decisions
 from etl.extract import Extract
-from etl.plan import WritebackPlan, limit_base
+from etl.plan import WritebackPlan, base_limits
 from etl.positions import compute_positions
 from etl.quality import ValidatedExtract, validate_extract
-from etl.rules import RuleSet, evaluate_rules
+from etl.rules import RuleSet
 from validation.quarantine import QUARANTINE_COLUMNS
 
 
@@ -33,23 +33,24 @@ def positions_for(validated: ValidatedExtract, as_of: dt.date,
                   owned: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Credit positions of the valid rows, and the full quarantine (validation + FX).
 
-    ``owned`` (etl.plan.tool_owned) sets each credit limit this tool reduced back to the limit
-    before the reduction: rules work from the limit a person set, so tonight's decisions do not
-    feed on last night's (a rerun decides the same, and "by 25%" is not applied twice).
+    ``credit_limit`` is the ERP's limit now; ``owned`` (etl.plan.tool_owned: this tool's
+    provenance) gives ``base_credit_limit``, the limit before this tool's own cuts, which
+    ``by_percent`` is taken from (so a cut is never compounded). Without ``owned`` the base is
+    the ERP's limit.
     """
-    extract = validated.extract
+    result = compute_positions(validated.extract, as_of, incomplete=validated.incomplete_customers())
+    positions = result.positions
     if owned is not None:
-        extract = extract.replace(customers=limit_base(extract.customers, owned))
-    result = compute_positions(extract, as_of, incomplete=validated.incomplete_customers())
+        positions = positions.assign(base_credit_limit=base_limits(positions, owned).to_numpy())
     quarantine = pd.concat([validated.quarantine, result.quarantine], ignore_index=True)[QUARANTINE_COLUMNS]
-    return result.positions, quarantine
+    return positions, quarantine
 
 
 def decide_all(positions: pd.DataFrame, ruleset: RuleSet,
                as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Rules over positions -> (scored positions, fired rules, decisions)."""
-    result = evaluate_rules(ruleset, positions, as_of)
-    return result.positions, result.fired, decide(result.positions, result.fired, ruleset)
+    """Rules over positions -> (scored positions, fired rules, decisions), at the fixed point
+    (etl.decisions.evaluate_decisions): scored positions and fired rules are the last evaluation's."""
+    return evaluate_decisions(positions, ruleset, as_of)
 
 
 def evaluate(extract: Extract, ruleset: RuleSet, as_of: dt.date,

@@ -81,30 +81,49 @@ def tool_owned(audit: pd.DataFrame) -> pd.DataFrame:
     if owned.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
     # for limits, the reference is the limit before this tool's FIRST reduction in the current
-    # streak, so "by 25%" is applied once to the original limit, not again every night
-    first = a[a["subject"] == "limit"].sort_values("id").drop_duplicates(["company", "customer_id"], keep="first")
-    owned = owned.merge(first[["company", "customer_id", "before"]].rename(columns={"before": "first_before"}),
-                        on=["company", "customer_id"], how="left")
+    # streak (a person's change in between starts a new streak), so "by 25%" is taken once from
+    # the limit a person set, not again every night
+    owned = owned.merge(_streak_start(a[a["subject"] == "limit"]), on=["company", "customer_id"], how="left")
     owned["before"] = owned["first_before"].where(owned["subject"] == "limit", owned["before"])
     return owned[cols].reset_index(drop=True)
 
 
-def limit_base(positions: pd.DataFrame, owned: pd.DataFrame) -> pd.DataFrame:
-    """Positions with ``credit_limit`` set back to the limit before this tool reduced it.
+def _streak_start(limits: pd.DataFrame) -> pd.DataFrame:
+    """Per customer, ``first_before``: the ``before`` of the first of its latest run of limit cuts
+    that follow each other (each cut's before = the previous cut's after, to the cent)."""
+    if limits.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in ["company", "customer_id", "first_before"]})
+    lim = limits.sort_values("id", kind="stable")
+    keys = [lim["company"], lim["customer_id"]]
+    before = pd.to_numeric(lim["before"].replace("", np.nan), errors="coerce")
+    prev_after = pd.to_numeric(lim["after"].replace("", np.nan), errors="coerce").groupby(keys).shift()
+    first = lim.groupby(keys).cumcount().eq(0)
+    continues = (before - prev_after).abs().lt(_CENT) | (before.isna() & prev_after.isna() & ~first)
+    lim = lim.assign(_streak=(~continues).groupby(keys).cumsum())
+    last = lim.groupby(["company", "customer_id"])["_streak"].transform("max")
+    start = lim[(lim["_streak"] == last) & ~continues]
+    start = start.drop_duplicates(["company", "customer_id"], keep="last")
+    return start[["company", "customer_id"]].assign(first_before=start["before"].to_numpy())
 
-    Only where the ERP still holds the limit this tool last wrote (to the cent): a limit a
-    person changed since is that person's, and the base for tonight.
+
+def base_limits(positions: pd.DataFrame, owned: pd.DataFrame) -> pd.Series:
+    """Each position's ``base_credit_limit``: the limit a person last set (SPEC §4, §6.2).
+
+    The limit before this tool's first reduction of the current streak (``owned``, from
+    :func:`tool_owned`), where the ERP still holds the limit this tool last wrote (to the cent);
+    else the ERP's limit: a person changed it since (their value is the base from now on), or
+    this tool never cut it.
     """
+    current = pd.to_numeric(positions["credit_limit"]).astype("float64")
     lim = owned[owned["subject"] == "limit"][["company", "customer_id", "before", "after"]]
     if lim.empty:
-        return positions
-    merged = positions[["company", "customer_id", "credit_limit"]].merge(lim, on=["company", "customer_id"], how="left")
-    last_set = pd.to_numeric(merged["after"], errors="coerce")
-    original = pd.to_numeric(merged["before"].replace("", np.nan), errors="coerce")
-    ours = (merged["credit_limit"] - last_set).abs().lt(_CENT).to_numpy()
-    out = positions.copy()
-    out["credit_limit"] = np.where(ours, original.to_numpy(), positions["credit_limit"].to_numpy())
-    return out
+        return current.rename("base_credit_limit")
+    merged = positions[["company", "customer_id"]].merge(
+        lim.drop_duplicates(["company", "customer_id"], keep="last"), on=["company", "customer_id"], how="left")
+    last_set = pd.to_numeric(merged["after"].replace("", np.nan), errors="coerce").to_numpy()
+    original = pd.to_numeric(merged["before"].replace("", np.nan), errors="coerce").to_numpy()
+    ours = np.abs(current.to_numpy() - last_set) < _CENT
+    return pd.Series(np.where(ours, original, current.to_numpy()), index=positions.index, name="base_credit_limit")
 
 
 def _fmt_limit(values: pd.Series) -> pd.Series:
@@ -145,7 +164,7 @@ def build_plan(
     - a limit is only ever lowered.
     """
     keys = ["company", "customer_id"]
-    # the ERP's limit now is what a reduction is compared with (the decision's may be the base)
+    # the ERP's limit now is what a reduction is compared with
     d = decisions.drop(columns=["credit_limit"]).merge(state_customers, on=keys, how="inner", validate="one_to_one")
     release_ok = auto_release & ~d["data_incomplete"].astype(bool)
 

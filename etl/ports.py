@@ -7,9 +7,32 @@ The core never names an ERP: it reads canonical frames (SPEC §3) and hands back
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
+
+#: this tool's earlier ERP writes as an ERP records them (etl.plan.PLAN_COLUMNS' subject columns),
+#: oldest first: what etl.plan.tool_owned needs when the state store has no audit trail
+PROVENANCE_COLUMNS = ["company", "customer_id", "change", "order_id", "before", "after", "rule_ids", "applied_at"]
+
+
+@dataclass(frozen=True)
+class ErpProvenance:
+    """What an ERP itself shows of this tool's earlier writes (SPEC §6.2).
+
+    ``changes``: the tool-authored changes the ERP attributes to this tool (PROVENANCE_COLUMNS,
+    oldest first), or None when this ERP cannot recover them. ``marked``: the ERP shows writes of
+    this tool (its user as the author, its comments) that ``changes`` does not hold: True, False,
+    or None when the connector cannot tell.
+    """
+
+    changes: pd.DataFrame | None
+    marked: bool | None
+
+    @classmethod
+    def unknown(cls) -> ErpProvenance:
+        return cls(None, None)
 
 
 class ConnectorError(RuntimeError):
@@ -51,6 +74,10 @@ class ErpConnector(Protocol):
         payment_terms (the ERP's own terms value, kept so a release can restore it);
         orders: company, order_id, customer_id, on_hold.
         """
+        ...
+
+    def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
+        """This tool's earlier writes as the ERP records them, for a state store without history."""
         ...
 
     def apply(self, company: str, changes: pd.DataFrame) -> int:

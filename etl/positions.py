@@ -37,6 +37,7 @@ CUSTOMER_ATTRIBUTES = [
 POSITION_COLUMNS: list[str] = [
     "company", "customer_id",
     *CUSTOMER_ATTRIBUTES,
+    "base_credit_limit",
     "customer_age_days",
     # receivables and aging
     "open_ar", "unapplied_credits", "not_due",
@@ -173,6 +174,25 @@ def _weighted_mean(row: np.ndarray, weight: np.ndarray, days: np.ndarray, n: int
     return mean, count
 
 
+def _against_limit(exposure: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """over_limit_amount and utilisation of exposures against limits (NaN = no limit)."""
+    over = np.where(np.isnan(limit), np.nan, cents(np.maximum(exposure - limit, 0.0)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilisation = np.where(np.isnan(limit) | (limit == 0), np.nan, exposure / limit)
+    return over, utilisation
+
+
+def with_credit_limit(positions: pd.DataFrame, limit: np.ndarray) -> pd.DataFrame:
+    """``positions`` with ``credit_limit`` = ``limit`` (NaN = none) and the fields that depend on it
+    (over_limit_amount, utilisation) recomputed: the position as it will be once a cut is applied."""
+    out = positions.copy()
+    limit = np.asarray(limit, dtype="float64")
+    out["credit_limit"] = limit
+    exposure = pd.to_numeric(out["exposure"]).to_numpy(dtype="float64")
+    out["over_limit_amount"], out["utilisation"] = _against_limit(exposure, limit)
+    return out
+
+
 def compute_positions(
     extract: Extract, as_of: datetime.date, incomplete: pd.DataFrame | None = None
 ) -> PositionsResult:
@@ -204,6 +224,8 @@ def compute_positions(
     out: dict[str, object] = {"company": customers["company"], "customer_id": customers["customer_id"]}
     for name in CUSTOMER_ATTRIBUTES:
         out[name] = customers[name]
+    # the limit a person set: the ERP's limit until etl.pipeline.positions_for knows this tool's cuts
+    out["base_credit_limit"] = customers["credit_limit"]
     out["customer_age_days"] = today - _days(customers["customer_since"])
 
     # ---- open items: receivables, aging, dunning, invoiced sales
@@ -270,9 +292,7 @@ def compute_positions(
     exposure = cents(open_ar + open_orders)
     out["exposure"] = exposure
     limit = customers["credit_limit"].to_numpy(dtype=float, na_value=np.nan)
-    out["over_limit_amount"] = np.where(np.isnan(limit), np.nan, cents(np.maximum(exposure - limit, 0.0)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["utilisation"] = np.where(np.isnan(limit) | (limit == 0), np.nan, exposure / limit)
+    out["over_limit_amount"], out["utilisation"] = _against_limit(exposure, limit)
     insured = np.nan_to_num(customers["insured_limit"].to_numpy(dtype=float, na_value=np.nan), nan=0.0)
     out["uninsured_exposure"] = cents(np.maximum(exposure - insured, 0.0))
     out["avg_days_late"] = np.round(mean_year, 6) + 0.0

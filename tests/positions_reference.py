@@ -119,6 +119,7 @@ def reference_positions(
         for name in ("currency", "country", "segment", "credit_limit", "insured_limit", "external_rating",
                      "payment_terms_days", "is_blocked", "on_prepayment"):
             p[name] = c[name]
+        p["base_credit_limit"] = c["credit_limit"]  # no provenance here: the ERP's limit
         p["customer_age_days"] = (as_of - _date(c["customer_since"])).days
 
         # open items

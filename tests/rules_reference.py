@@ -8,6 +8,11 @@ rule file without includes. Semantics, straight from SPEC §5.2-5.4 / §6.1:
 * a comparison with a null side is false; `not` negates the two-valued result;
 * `x in [...]` with null x is false, `x not in [...]` is `not (x in [...])`;
 * a boolean field alone is true only when it is true.
+
+Limits (SPEC §4, §6.1): ``by_percent`` is taken from ``base_credit_limit`` (the customer's
+``credit_limit`` when absent), never above ``credit_limit``; decisions are a fixed point: while
+the new limit is below the limit a customer was judged with, the customer is judged again with
+that limit (utilisation and over_limit_amount recomputed from exposure).
 """
 
 from __future__ import annotations
@@ -222,63 +227,90 @@ def _cents(x: Any) -> Decimal:
     return Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def reference_decisions(rule_file: dict[str, Any], customers: list[dict[str, Any]],
-                        as_of: datetime.date) -> list[dict[str, Any]]:
-    """Per customer (input order): risk_score, risk_grade, fired ids and the decision fields."""
+def _number(x: Any) -> Any:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+def _judge(rule_file: dict[str, Any], row: dict[str, Any], as_of: datetime.date) -> dict[str, Any]:
+    """One evaluation of one customer: scorecard, fired rules, the decision fields."""
+    row = dict(row)
     file_scope = rule_file.get("scope") or {}
     card = rule_file.get("scorecard")
+    if card:
+        score = float(sum(p["add"] for p in card.get("points", []) if holds(p["when"], row)))
+        grade = next(g["grade"] for g in card["grades"] if g.get("max") is None or score <= g["max"])
+        row["risk_score"], row["risk_grade"] = score, grade
+    else:
+        row["risk_score"], row["risk_grade"] = None, None
+    fired = []
+    for rule in rule_file.get("rules", []):
+        if not rule.get("enabled", True):
+            continue
+        eff = rule.get("effective") or {}
+        if eff.get("from") and as_of < eff["from"] or eff.get("to") and as_of > eff["to"]:
+            continue
+        scoped = True
+        for scope in (file_scope, rule.get("scope") or {}):
+            for key, values in scope.items():
+                values = values if isinstance(values, list) else [values]
+                if row.get(key) is None or row.get(key) not in [str(v) for v in values]:
+                    scoped = False
+        if scoped and holds(rule["when"], row):
+            fired.append(rule)
+    actions = [r["then"] if isinstance(r["then"], str) else "reduce_limit" for r in fired]
+    limit = _number(row.get("credit_limit"))
+    base = _number(row["base_credit_limit"]) if "base_credit_limit" in row else limit
+    new_limit: Any = limit
+    if "reduce_limit" in actions:
+        candidates = [] if limit is None else [_cents(limit)]
+        for r in fired:
+            if isinstance(r["then"], dict):
+                params = r["then"]["reduce_limit"]
+                if "by_percent" in params:
+                    if limit is not None and base is not None:  # from the base a person set
+                        kept = _cents(base) * (Decimal(100) - Decimal(str(params["by_percent"]))) / Decimal(100)
+                        candidates.append(kept.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+                else:
+                    candidates.append(_cents(params["to"]))
+        new_limit = float(min(candidates)) if candidates else None
+    return {
+        "risk_score": row["risk_score"],
+        "risk_grade": row["risk_grade"],
+        "rule_ids": [r["id"] for r in fired],
+        "reasons": [r.get("reason") or r.get("description") or r["id"] for r in fired],
+        "action": min(actions, key=ORDER.index) if actions else "none",
+        "block": "block" in actions,
+        "hold": "block" in actions or "hold" in actions,
+        "require_prepayment": "require_prepayment" in actions,
+        "new_credit_limit": new_limit,
+    }
+
+
+def _with_limit(row: dict[str, Any], limit: float) -> dict[str, Any]:
+    """The customer as it will be with ``limit`` in force (SPEC §4 definitions)."""
+    out = dict(row, credit_limit=limit)
+    exposure = _number(row.get("exposure"))
+    out["over_limit_amount"] = None if exposure is None else round(max(0.0, exposure - limit), 2)
+    out["utilisation"] = None if exposure is None or limit == 0 else exposure / limit
+    return out
+
+
+def reference_decisions(rule_file: dict[str, Any], customers: list[dict[str, Any]],
+                        as_of: datetime.date) -> list[dict[str, Any]]:
+    """Per customer (input order): risk_score, risk_grade, fired ids and the decision fields,
+    of the last evaluation of the fixed point; ``evaluations`` counts them."""
     out = []
     for customer in customers:
         row = dict(customer)
-        if card:
-            score = float(sum(p["add"] for p in card.get("points", []) if holds(p["when"], row)))
-            grade = next(g["grade"] for g in card["grades"] if g.get("max") is None or score <= g["max"])
-            row["risk_score"], row["risk_grade"] = score, grade
+        for evaluations in range(1, 101):
+            decision = _judge(rule_file, row, as_of)
+            new, judged_with = decision["new_credit_limit"], _number(row.get("credit_limit"))
+            if new is None or (judged_with is not None and Decimal(repr(new)) >= _cents(judged_with)):
+                break
+            row = _with_limit(row, new)
         else:
-            row["risk_score"], row["risk_grade"] = None, None
-        fired = []
-        for rule in rule_file.get("rules", []):
-            if not rule.get("enabled", True):
-                continue
-            eff = rule.get("effective") or {}
-            if eff.get("from") and as_of < eff["from"] or eff.get("to") and as_of > eff["to"]:
-                continue
-            scoped = True
-            for scope in (file_scope, rule.get("scope") or {}):
-                for key, values in scope.items():
-                    values = values if isinstance(values, list) else [values]
-                    if row.get(key) is None or row.get(key) not in [str(v) for v in values]:
-                        scoped = False
-            if scoped and holds(rule["when"], row):
-                fired.append(rule)
-        actions = [r["then"] if isinstance(r["then"], str) else "reduce_limit" for r in fired]
-        limit = row.get("credit_limit")
-        limit = None if limit is None or (isinstance(limit, float) and math.isnan(limit)) else limit
-        new_limit: Any = limit
-        if "reduce_limit" in actions:
-            candidates = []
-            for r in fired:
-                if isinstance(r["then"], dict):
-                    params = r["then"]["reduce_limit"]
-                    if "by_percent" in params:
-                        if limit is not None:
-                            kept = _cents(limit) * (Decimal(100) - Decimal(str(params["by_percent"]))) / Decimal(100)
-                            candidates.append(kept.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-                    else:
-                        to = _cents(params["to"])
-                        candidates.append(to if limit is None else min(_cents(limit), to))
-            new_limit = float(min(candidates)) if candidates else None
-        out.append({
-            "risk_score": row["risk_score"],
-            "risk_grade": row["risk_grade"],
-            "rule_ids": [r["id"] for r in fired],
-            "reasons": [r.get("reason") or r.get("description") or r["id"] for r in fired],
-            "action": min(actions, key=ORDER.index) if actions else "none",
-            "block": "block" in actions,
-            "hold": "block" in actions or "hold" in actions,
-            "require_prepayment": "require_prepayment" in actions,
-            "new_credit_limit": new_limit,
-        })
+            raise AssertionError(f"limit of {customer} still falling after 100 evaluations")
+        out.append({**decision, "evaluations": evaluations})
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from etl.plan import PLAN_COLUMNS, RELEASE_REASON, build_plan, limit_base, tool_owned, unapplied
+from etl.plan import PLAN_COLUMNS, RELEASE_REASON, base_limits, build_plan, tool_owned, unapplied
 
 
 def decision(customer: str, *, block=False, hold=False, prepay=False, limit=10_000.0, new_limit=None,
@@ -98,14 +98,29 @@ def test_limits_are_only_lowered() -> None:
     ]
 
 
-def test_limit_base_is_the_limit_before_this_tools_reductions() -> None:
+def test_base_credit_limit_is_the_limit_before_this_tools_reductions() -> None:
+    # new contract (SPEC §4): credit_limit stays the ERP's limit; the base is a separate field
     positions = pd.DataFrame({"company": ["C1", "C1", "C1"], "customer_id": ["a", "b", "c"],
                               "credit_limit": [7_500.0, 9_000.0, 1_000.0]})
     audit = audit_rows(("C1", "a", "set_limit", "", "10000.00", "7500.00"),
                        ("C1", "b", "set_limit", "", "12000.00", "8000.00"))
-    based = limit_base(positions, tool_owned(audit))
+    based = base_limits(positions, tool_owned(audit))
     # a: still what we wrote -> the original; b: a person changed it since -> theirs; c: never ours
-    assert based["credit_limit"].tolist() == [10_000.0, 9_000.0, 1_000.0]
+    assert based.tolist() == [10_000.0, 9_000.0, 1_000.0]
+    assert positions["credit_limit"].tolist() == [7_500.0, 9_000.0, 1_000.0]
+
+
+def test_a_persons_change_between_cuts_starts_a_new_base() -> None:
+    # cut 10000 -> 7500, a person raised it to 20000, the tool cut again 20000 -> 15000, then -> 12000
+    audit = audit_rows(("C1", "a", "set_limit", "", "10000.00", "7500.00"),
+                       ("C1", "a", "set_limit", "", "20000.00", "15000.00"),
+                       ("C1", "a", "set_limit", "", "15000.00", "12000.00"),
+                       ("C1", "b", "set_limit", "", "", "5000.00"),
+                       ("C1", "b", "set_limit", "", "5000.00", "4000.00"))
+    positions = pd.DataFrame({"company": ["C1", "C1"], "customer_id": ["a", "b"], "credit_limit": [12_000.0, 4_000.0]})
+    based = base_limits(positions, tool_owned(audit))
+    assert based.iloc[0] == 20_000.0  # the person's 20000, not the first cut's 10000
+    assert np.isnan(based.iloc[1])  # no limit before this tool set one with `to`
 
 
 def test_unapplied_names_changes_the_erp_does_not_show() -> None:

@@ -394,7 +394,7 @@ def test_matches_reference_on_a_handwritten_mix() -> None:
 
 MONEY = {"open_ar", "unapplied_credits", "not_due", "overdue_1_30", "overdue_31_60", "overdue_61_90",
          "overdue_91_plus", "overdue_amount", "open_orders_amount", "exposure", "over_limit_amount",
-         "uninsured_exposure", "sales_90", "credit_limit", "insured_limit"}
+         "uninsured_exposure", "sales_90", "credit_limit", "base_credit_limit", "insured_limit"}
 MEANS = {"avg_days_late", "late_trend"}
 RATIOS = {"utilisation", "dso"}
 

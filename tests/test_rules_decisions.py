@@ -142,3 +142,76 @@ def test_by_percent_must_have_at_most_two_decimals(tmp_path: Path) -> None:
     from etl.rules import lint_paths
 
     assert "more than two decimals" in lint_paths([path])[0].message
+
+
+# ------------------------------------------------------------------- base limit and fixed point
+
+def _rules(tmp_path: Path, rules: list[dict], scorecard: dict | None = None) -> RuleSet:
+    doc: dict = {"version": 1, "rules": rules}
+    if scorecard:
+        doc["scorecard"] = scorecard
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return load_ruleset([path])
+
+
+def _positions(limit: float, exposure: float, base: float | None = None, late: float = 40.0) -> pd.DataFrame:
+    from etl.positions import with_credit_limit
+
+    frame = pd.DataFrame({"company": ["DE01"], "customer_id": ["C0"], "exposure": [exposure],
+                          "avg_days_late": [late], "base_credit_limit": [limit if base is None else base],
+                          "data_incomplete": [False]})
+    return with_credit_limit(frame, np.array([limit]))
+
+
+def test_by_percent_is_taken_from_the_base_never_compounded(ruleset: RuleSet) -> None:
+    # this tool cut 10000 to 7500 last night; cut-25 fires again: 25% of the base is 7500, no further cut
+    frame = positions([7_500.0], base_credit_limit=[10_000.0])
+    out = decide(frame, fired([("C0", "cut-25")]), ruleset).iloc[0]
+    assert out["new_credit_limit"] == 7_500.0 and out["credit_limit"] == 7_500.0
+    # half of the base (5000) is lower than the current 7500
+    assert decide(frame, fired([("C0", "half")]), ruleset).iloc[0]["new_credit_limit"] == 5_000.0
+    # never above the limit in force: 25% off the base (9000) is above the 8000 in force: no change
+    low = positions([8_000.0], base_credit_limit=[12_000.0])
+    assert decide(low, fired([("C0", "cut-25")]), ruleset).iloc[0]["new_credit_limit"] == 8_000.0
+
+
+def test_a_cut_that_puts_the_customer_over_its_new_limit_holds_the_same_night(tmp_path: Path) -> None:
+    from etl.decisions import evaluate_decisions
+
+    rules = _rules(tmp_path, [
+        {"id": "cut-late", "when": "avg_days_late > 30", "then": {"reduce_limit": {"by_percent": 50}}, "reason": "Late"},
+        {"id": "over-limit", "when": "exposure > credit_limit * 1.1", "then": "hold", "reason": "Over"},
+        {"id": "busy", "when": "utilisation > 1.5", "then": "review", "reason": "Busy"},
+    ], scorecard={"points": [{"when": "over_limit_amount > 0", "add": 50}],
+                  "grades": [{"max": 10, "grade": "A"}, {"grade": "D"}]})
+    scored, fired_rules, out = evaluate_decisions(_positions(10_000.0, 8_000.0), rules, AS_OF_FP)
+    row = out.iloc[0]
+    assert row["action"] == "hold" and bool(row["hold"])
+    assert row["rule_ids"] == "cut-late;over-limit;busy"
+    assert row["credit_limit"] == 10_000.0 and row["new_credit_limit"] == 5_000.0
+    assert row["risk_grade"] == "D"  # the scorecard saw over_limit_amount 3000 against the new limit
+    assert scored.iloc[0]["credit_limit"] == 5_000.0 and scored.iloc[0]["over_limit_amount"] == 3_000.0
+    assert fired_rules["rule_id"].tolist() == ["cut-late", "over-limit", "busy"]
+    # the rerun after apply: the ERP holds 5000, the base is still 10000: the same decision
+    _, _, again = evaluate_decisions(_positions(5_000.0, 8_000.0, base=10_000.0), rules, AS_OF_FP)
+    assert again.iloc[0][["action", "rule_ids", "new_credit_limit"]].tolist() == ["hold", "cut-late;over-limit;busy", 5_000.0]
+
+
+def test_fixed_point_keeps_the_lowest_limit_and_the_last_evaluation(tmp_path: Path) -> None:
+    from etl.decisions import evaluate_decisions
+
+    # cap-big fires only on the first evaluation; then the limit is 5000 and cut-small (<= 6000) fires
+    rules = _rules(tmp_path, [
+        {"id": "cap-big", "when": "credit_limit > 6000", "then": {"reduce_limit": {"to": 5000}}},
+        {"id": "cut-small", "when": "credit_limit <= 6000", "then": {"reduce_limit": {"to": 4000}}},
+    ])
+    frames = pd.concat([_positions(10_000.0, 100.0), _positions(3_000.0, 100.0).assign(customer_id="C1")],
+                       ignore_index=True)
+    _, _, out = evaluate_decisions(frames, rules, AS_OF_FP)
+    assert out["new_credit_limit"].tolist() == [4_000.0, 3_000.0]
+    assert out["rule_ids"].tolist() == ["cut-small", "cut-small"]  # the last evaluation's
+    assert out["credit_limit"].tolist() == [10_000.0, 3_000.0]
+
+
+AS_OF_FP = pd.Timestamp("2026-03-31").date()

@@ -3,7 +3,7 @@
 ``ErpNextConnector(url, options)`` reads through SQLAlchemy Core (SQLite for the demo and tests,
 MariaDB via ``mysql+pymysql`` / ``mysql+pyodbc``) and applies plans in one transaction per
 company. Options (``erp.options``): ``prepayment_terms`` (default ``Prepayment``), ``chunk_size``
-(default 50000), ``order_amounts`` (``base`` | ``document``), ``comment_owner``.
+(default 50000), ``order_amounts`` (``base`` | ``document``), ``tool_user`` (default ``creditctl``).
 
 Mapping choices where the SPEC leaves room
 ------------------------------------------

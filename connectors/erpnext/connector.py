@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.erpnext import read, write
+from connectors.erpnext import provenance, read, write
 from connectors.sql import SqlConnector
-from etl.ports import ConnectorError
+from etl.ports import ConnectorError, ErpProvenance
 from validation.contracts import empty_frame
 
 DEFAULT_PREPAYMENT_TERMS = "Prepayment"
@@ -19,7 +19,9 @@ OPTIONS = {
     "prepayment_terms": "payment terms template meaning 'on prepayment' (default Prepayment)",
     "chunk_size": "rows fetched per round trip when streaming reads (default 50000)",
     "order_amounts": "'base' (default: base_grand_total in company currency) or 'document'",
-    "comment_owner": "tabComment.owner of the order-hold comments (default Administrator)",
+    "tool_user": "the ERP user creditctl's changes are attributed to: owner of its tabVersion rows and "
+                 "comments (default creditctl)",
+    "comment_owner": "former name of tool_user",
 }
 
 
@@ -41,7 +43,7 @@ class ErpNextConnector(SqlConnector):
         self.order_amounts = str(opts.get("order_amounts") or "base")
         if self.order_amounts not in ("base", "document"):
             raise ConnectorError(f"erp.options.order_amounts: {self.order_amounts!r} (use base or document)")
-        self.comment_owner = str(opts.get("comment_owner") or "Administrator")
+        self.tool_user = str(opts.get("tool_user") or opts.get("comment_owner") or write.DEFAULT_TOOL_USER)
 
     # ------------------------------------------------------------------ reads
 
@@ -100,4 +102,9 @@ class ErpNextConnector(SqlConnector):
             return 0
         with self._connection(f"write the plan for {company!r}", begin=True) as conn:
             return write.apply_plan(conn, company, plan, prepayment_terms=self.prepayment_terms,
-                                    user=self.comment_owner)
+                                    user=self.tool_user)
+
+    def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
+        """creditctl's earlier changes from tabVersion (see connectors.erpnext.provenance)."""
+        with self._connection("read creditctl's change history (tabVersion)") as conn:
+            return provenance.read_provenance(conn, companies, self.tool_user, self.chunk_size)

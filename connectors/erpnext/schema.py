@@ -229,6 +229,24 @@ comment = _table(
     Index("ix_comment_reference_name", "reference_name"),
 )
 
+#: Frappe's document history: one row per change of a document, ``data`` a JSON of the changed
+#: fields' old/new values; creditctl writes one per change it makes, owner = its ERP user
+version = _table(
+    "tabVersion",
+    _pk(),
+    Column("creation", _datetime()),
+    Column("modified", _datetime()),
+    Column("modified_by", String(140)),
+    Column("owner", String(140)),
+    Column("docstatus", _check(), nullable=False, server_default="0"),
+    Column("idx", _int(8), nullable=False, server_default="0"),
+    Column("ref_doctype", String(140)),
+    Column("docname", String(140)),
+    Column("data", _longtext()),
+    Column("table_html", _longtext()),
+    Index("ix_version_ref_doctype_docname", "ref_doctype", "docname"),
+)
+
 currency_exchange = _table(
     "tabCurrency Exchange",
     _pk(),

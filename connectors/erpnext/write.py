@@ -14,7 +14,15 @@ set_limit          tabCustomer Credit Limit (customer's row   credit_limit, modi
                    changed)
 hold_order         tabSales Order + tabComment (insert)       status, modified
 release_order      tabSales Order + tabComment (insert)       status, modified
+every change       tabVersion (insert)                        one row per change, owner = the tool user
 =================  =========================================  ===================================
+
+Every change is attributable in the ERP as ERPNext itself records a document change: a
+``tabVersion`` row (ref_doctype, docname, ``data`` with the changed fields' old and new values in
+ERPNext's ``changed`` / ``row_changed`` / ``added`` shape, owner = the tool's ERP user,
+``erp.options.tool_user``), plus a ``creditctl`` key in ``data`` with the plan row (company,
+change, before, after, rule ids, reason), from which :func:`connectors.erpnext.read.read_provenance`
+recovers this tool's provenance when the state store has none (SPEC §6.2).
 
 Statements use bound parameters only and run executemany-style, one per change kind. Rows
 are checked against the ERP before they are written: an unknown customer or order, an order of
@@ -25,6 +33,7 @@ a payment-terms template that does not exist raises :class:`etl.ports.ConnectorE
 from __future__ import annotations
 
 import html
+import json
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -69,8 +78,31 @@ def _comment_text(action: str, reason: object, rule_ids: object) -> str:
     return html.escape(text)
 
 
+DEFAULT_TOOL_USER = "creditctl"
+
+
+def version_data(plan_row: dict, changed: list | None = None, *, row_changed: list | None = None,
+                 added: list | None = None) -> str:
+    """tabVersion.data of one change: ERPNext's shape plus the plan row under ``creditctl``."""
+    return json.dumps({
+        "changed": changed or [], "added": added or [], "removed": [], "row_changed": row_changed or [],
+        "data_import": None, "updater_reference": None,
+        "creditctl": {k: _text(plan_row.get(k)) for k in ("company", "customer_id", "change", "order_id", "before",
+                                                          "after", "rule_ids", "reason")},
+    }, default=str)
+
+
+def _version(ref_doctype: str, docname: str, data: str, user: str, now: datetime) -> dict:
+    return {"name": secrets.token_hex(5), "creation": now, "modified": now, "modified_by": user, "owner": user,
+            "docstatus": 0, "idx": 0, "ref_doctype": ref_doctype, "docname": docname, "data": data}
+
+
+def _num(value: object) -> float | None:
+    return None if _blank(value) else float(parse_limit(value))
+
+
 def apply_plan(conn: Connection, company: str, plan: pd.DataFrame, *, prepayment_terms: str,
-               user: str = "Administrator", now: datetime | None = None) -> int:
+               user: str = DEFAULT_TOOL_USER, now: datetime | None = None) -> int:
     """Write a validated plan (see :func:`validate_plan`) on ``conn`` (inside a transaction)."""
     if plan.empty:
         return 0
@@ -106,22 +138,56 @@ def apply_plan(conn: Connection, company: str, plan: pd.DataFrame, *, prepayment
         conn.execute(update(c).where(c.c.name == bindparam("b_name")).values(
             payment_terms=bindparam("b_value"), modified=bindparam("b_now")), terms)
 
+    versions = []
+    for kind, field, value in (("block", "is_frozen", (0, 1)), ("unblock", "is_frozen", (1, 0))):
+        for row in by_kind[kind].to_dict("records"):
+            versions.append(_version("Customer", row["customer_id"], version_data(row, [[field, *value]]), user, now))
+    for row in by_kind["set_prepayment"].to_dict("records"):
+        versions.append(_version("Customer", row["customer_id"], version_data(
+            row, [["payment_terms", row["before"] or None, prepayment_terms]]), user, now))
+    for row in by_kind["unset_prepayment"].to_dict("records"):
+        versions.append(_version("Customer", row["customer_id"], version_data(
+            row, [["payment_terms", prepayment_terms, row["after"] or None]]), user, now))
+
     # -- set_limit: the customer's own tabCustomer Credit Limit row for the company
     limits = by_kind["set_limit"]
     if not limits.empty:
-        _set_limits(conn, company, limits, now)
+        rows = _set_limits(conn, company, limits, now)
+        for row in limits.to_dict("records"):
+            name, idx, inserted = rows[row["customer_id"]]
+            old, new = _num(row["before"]), _num(row["after"])
+            if inserted:
+                data = version_data(row, added=[["credit_limits", {"name": name, "idx": idx, "company": company,
+                                                                   "credit_limit": new}]])
+            else:
+                data = version_data(row, row_changed=[["credit_limits", idx, name, [["credit_limit", old, new]]]])
+            versions.append(_version("Customer", row["customer_id"], data, user, now))
 
     # -- orders: tabSales Order.status + a tabComment each
     orders = plan[plan["change"].isin(list(_ORDER_CHANGES))]
     if not orders.empty:
-        _apply_orders(conn, company, orders, user, now)
+        statuses = _apply_orders(conn, company, orders, user, now)
+        for row in orders.to_dict("records"):
+            old, new = statuses[row["order_id"]]
+            versions.append(_version("Sales Order", row["order_id"], version_data(row, [["status", old, new]]), user, now))
+    conn.execute(insert(t.version), versions)
     return len(plan)
 
 
-def _set_limits(conn: Connection, company: str, limits: pd.DataFrame, now: datetime) -> None:
+def _set_limits(conn: Connection, company: str, limits: pd.DataFrame,
+                now: datetime) -> dict[str, tuple[str, int, bool]]:
+    """Write the limits; returns per customer its row's (name, idx, inserted)."""
     ccl, c = t.customer_credit_limit, t.customer
     values = {cid: parse_limit(after) for cid, after in zip(limits["customer_id"], limits["after"], strict=True)}
-    own = _existing(conn, ccl.c.parent, values, ccl.c.parenttype == "Customer", ccl.c.company == company)
+    rows: dict[str, tuple[str, int, bool]] = {}
+    names = sorted(values)
+    for start in range(0, len(names), _IN_CHUNK):
+        for parent, name, idx in conn.execute(
+            select(ccl.c.parent, ccl.c.name, ccl.c.idx)
+            .where(ccl.c.parenttype == "Customer", ccl.c.company == company, ccl.c.parent.in_(names[start:start + _IN_CHUNK]))
+        ):
+            rows[parent] = (name, int(idx or 0), False)
+    own = set(rows)
     updates = [{"b_parent": cid, "b_company": company, "b_limit": v, "b_now": now}
                for cid, v in values.items() if cid in own]
     if updates:
@@ -151,7 +217,7 @@ def _set_limits(conn: Connection, company: str, limits: pd.DataFrame, now: datet
             .where(ccl.c.parenttype == "Customer Group", ccl.c.company == company, ccl.c.parent.in_(group_names))
             .group_by(ccl.c.parent)
         ).all()) if group_names else {}
-        conn.execute(insert(ccl), [
+        inserted = [
             {
                 "name": secrets.token_hex(5),
                 "creation": now,
@@ -165,12 +231,17 @@ def _set_limits(conn: Connection, company: str, limits: pd.DataFrame, now: datet
                 "bypass_credit_limit_check": int(bypass.get(groups.get(cid), 0) or 0),
             }
             for cid in new
-        ])
+        ]
+        conn.execute(insert(ccl), inserted)
+        rows.update({r["parent"]: (r["name"], r["idx"], True) for r in inserted})
     conn.execute(update(c).where(c.c.name == bindparam("b_name")).values(modified=bindparam("b_now")),
                  [{"b_name": cid, "b_now": now} for cid in values])
+    return rows
 
 
-def _apply_orders(conn: Connection, company: str, orders: pd.DataFrame, user: str, now: datetime) -> None:
+def _apply_orders(conn: Connection, company: str, orders: pd.DataFrame, user: str,
+                  now: datetime) -> dict[str, tuple[str | None, str | None]]:
+    """Hold / release the orders; returns per order its (status before, status after)."""
     so = t.sales_order
     ids = sorted(set(orders["order_id"].astype(str)))
     found: dict[str, tuple] = {}
@@ -227,3 +298,7 @@ def _apply_orders(conn: Connection, company: str, orders: pd.DataFrame, user: st
             "content": _comment_text(action, reason, rule_ids),
         })
     conn.execute(insert(t.comment), comments)
+    after: dict[str, str | None] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        after.update(conn.execute(select(so.c.name, so.c.status).where(so.c.name.in_(ids[start:start + _IN_CHUNK]))).all())
+    return {o: (found[o][3], after.get(o)) for o in ids}

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from connectors.odoo import read, write
 from connectors.odoo.schema import SETUP_DDL, VERSIONS, tables
 from connectors.sql import SqlConnector
-from etl.ports import ConnectorError
+from etl.ports import ConnectorError, ErpProvenance
 from validation.contracts import empty_frame
 
 DEFAULT_VERSION = 18
@@ -93,6 +93,16 @@ class OdooConnector(SqlConnector):
                 orders[read.STATE_ORDER_COLUMNS].reset_index(drop=True))
 
     # ------------------------------------------------------------------ write
+
+    def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
+        """Odoo keeps no history of SQL writes: nothing to recover. Markers: an order on
+        ``x_credit_hold`` (the addon's field, written only by creditctl) or a partner on
+        ``sale_warn = 'block'``. A limit cut leaves no marker (docs/writeback.md)."""
+        so, rp = self.tables.sale_order, self.tables.res_partner
+        with self._connection("look for creditctl's earlier writes") as conn:
+            held = conn.execute(select(so.c.id).where(so.c.x_credit_hold.is_(True)).limit(1)).first()
+            blocked = conn.execute(select(rp.c.id).where(rp.c.sale_warn == "block").limit(1)).first()
+        return ErpProvenance(changes=None, marked=held is not None or blocked is not None)
 
     def apply(self, company: str, changes: pd.DataFrame) -> int:
         """Apply one company's plan rows in ONE transaction (see connectors.odoo.write)."""

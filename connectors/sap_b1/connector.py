@@ -17,7 +17,7 @@ from connectors.sap_b1 import read
 from connectors.sap_b1 import schema as t
 from connectors.sql import SqlConnector, read_frame
 from etl.plan import SUBJECT
-from etl.ports import ConnectorError
+from etl.ports import PROVENANCE_COLUMNS, ConnectorError, ErpProvenance
 from validation.contracts import empty_frame
 
 DEFAULT_PREPAYMENT_TERMS = "Prepayment"
@@ -128,6 +128,17 @@ class SapB1Connector(SqlConnector):
             orders = self._orders(conn, companies)
         return (customers[STATE_CUSTOMER_COLUMNS].reset_index(drop=True),
                 orders[STATE_ORDER_COLUMNS].reset_index(drop=True))
+
+    def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
+        """Every plan row this tool wrote into credit_decisions_out, oldest first: its full provenance."""
+        out = t.credit_decisions_out
+        stmt = (select(out.c.company, out.c.customer_id, out.c.change, out.c.order_id, out.c.before, out.c.after,
+                       out.c.rule_ids, out.c.created_at.label("applied_at"))
+                .where(out.c.company.in_(list(map(str, companies)))).order_by(out.c.id))
+        with self._connection("read credit_decisions_out") as conn:
+            rows = conn.execute(stmt).all() if companies else []
+        changes = pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)
+        return ErpProvenance(changes=changes.fillna({"order_id": "", "before": "", "after": ""}), marked=False)
 
     def _pending(self, conn: Connection, company: str) -> pd.DataFrame:
         rows = conn.execute(read.pending_stmt(company)).all()

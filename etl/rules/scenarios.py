@@ -32,7 +32,6 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from etl.rules.evaluate import evaluate_rules
 from etl.rules.lint import RuleLintError
 from etl.rules.loader import load_ruleset
 from etl.rules.ruleset import RuleSet
@@ -49,7 +48,9 @@ class CustomerSpec(_Model):
     name: str = "Scenario customer"
     country: str | None = "DE"
     currency: str | None = None  # default: the company currency
-    credit_limit: float | None = 10000.0
+    credit_limit: float | None = 10000.0  # the limit in force in the ERP
+    # the limit a person set, when this tool already cut credit_limit (default: credit_limit)
+    base_credit_limit: float | None = Field(default=None)
     payment_terms_days: int = 30
     customer_since: datetime.date | None = None
     age_days: int | None = None  # shortcut: customer_since = as_of - age_days (default 1000)
@@ -211,7 +212,7 @@ def _close(a: float | None, b: float | None) -> bool:
 def run_scenario(spec: ScenarioSpec, ruleset: RuleSet, as_of: datetime.date, company: str,
                  currency: str) -> str:
     """'' when the scenario's decision matches its expectation, else what differs."""
-    from etl.decisions import decide  # local: etl.decisions imports etl.rules
+    from etl.decisions import evaluate_decisions  # local: etl.decisions imports etl.rules
     from etl.positions import compute_positions
 
     extract = build_extract(spec, as_of, company, currency)
@@ -221,8 +222,10 @@ def run_scenario(spec: ScenarioSpec, ruleset: RuleSet, as_of: datetime.date, com
     if mine.empty:
         checks = ", ".join(sorted(set(map(str, computed.quarantine.get("check", [])))))
         return f"the customer got no position (quarantined: {checks or 'no reason given'})"
-    result = evaluate_rules(ruleset, mine.reset_index(drop=True), as_of)
-    row = decide(result.positions, result.fired, ruleset).iloc[0]
+    mine = mine.reset_index(drop=True)
+    if "base_credit_limit" in spec.customer.model_fields_set:
+        mine = mine.assign(base_credit_limit=spec.customer.base_credit_limit)
+    row = evaluate_decisions(mine, ruleset, as_of)[2].iloc[0]
     want = spec.expect
     problems = []
     if row["action"] != want.action:

@@ -36,7 +36,9 @@ FIELDS: dict[str, FieldSpec] = {f.name: f for f in [
     _f("currency", S, False, "customer billing currency (ISO-4217)"),
     _f("country", S, True, "customer country (ISO-3166 alpha-2)"),
     _f("segment", S, True, "industry / customer group"),
-    _f("credit_limit", N, True, "credit limit; null = no limit set"),
+    _f("credit_limit", N, True, "credit limit in force in the ERP now; null = no limit set"),
+    _f("base_credit_limit", N, True, "the limit a person last set, before this tool's own cuts; "
+                                     "= credit_limit when this tool never cut it"),
     _f("insured_limit", N, True, "trade-credit-insurance cover"),
     _f("external_rating", N, True, "external rating 1 (best) .. 10 (worst)"),
     _f("payment_terms_days", N, False, "standard payment terms in days"),
