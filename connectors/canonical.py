@@ -96,7 +96,7 @@ class CanonicalConnector(SqlConnector):
         # values as the driver gives them: SQLAlchemy's Numeric would make float("5.000") or
         # float("1_000") of a text column; coerce and the contract read text in their grammar
         template = empty_frame(entity)
-        stmt = select(*[table.c[name] if dtype == object else type_coerce(table.c[name], NullType()).label(name)
+        stmt = select(*[table.c[name] if pd.api.types.is_object_dtype(dtype) else type_coerce(table.c[name], NullType()).label(name)
                         for name, dtype in template.dtypes.items()])
         if companies is not None:
             stmt = stmt.where(table.c.company.in_(list(dict.fromkeys(map(str, companies)))))

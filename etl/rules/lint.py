@@ -140,6 +140,11 @@ def _locate(root: yaml.Node, loc: tuple[str | int, ...], want_key: bool = False)
     return node
 
 
+def node_position(root: yaml.Node, loc: tuple[str | int, ...], want_key: bool = False) -> tuple[int, int]:
+    """1-based line/column of the node at ``loc`` (of its key with ``want_key``; else the nearest ancestor)."""
+    return _mark(_locate(root, loc, want_key))
+
+
 def expression_position(node: yaml.Node, offset: int, source_lines: list[str]) -> tuple[int, int]:
     """1-based line/column in the file of character ``offset`` of a scalar's text."""
     start, end = node.start_mark, node.end_mark

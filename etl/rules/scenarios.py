@@ -22,6 +22,7 @@ positions are computed by etl.positions, the rules evaluated and the decision co
 from __future__ import annotations
 
 import datetime
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from etl.rules.lint import RuleLintError
+from etl.rules.lint import RuleLintError, node_position
 from etl.rules.loader import load_ruleset
 from etl.rules.ruleset import RuleSet
 
@@ -138,7 +139,10 @@ class ScenarioResult:
     name: str
     file: str
     passed: bool
-    message: str  # '' when passed
+    #: '' when passed; else one line per problem, each starting with file:line:column
+    message: str
+    line: int = 1  # where the scenario starts in its file
+    column: int = 1
 
 
 def build_extract(spec: ScenarioSpec, as_of: datetime.date, company: str, currency: str) -> Any:
@@ -212,6 +216,12 @@ def _close(a: float | None, b: float | None) -> bool:
 def run_scenario(spec: ScenarioSpec, ruleset: RuleSet, as_of: datetime.date, company: str,
                  currency: str) -> str:
     """'' when the scenario's decision matches its expectation, else what differs."""
+    return "; ".join(text for _, text in scenario_problems(spec, ruleset, as_of, company, currency))
+
+
+def scenario_problems(spec: ScenarioSpec, ruleset: RuleSet, as_of: datetime.date, company: str,
+                      currency: str) -> list[tuple[str | None, str]]:
+    """What differs from the expectation: (the ``expect`` key it concerns or None, text); empty if none."""
     from etl.decisions import evaluate_decisions  # local: etl.decisions imports etl.rules
     from etl.positions import compute_positions
 
@@ -221,85 +231,146 @@ def run_scenario(spec: ScenarioSpec, ruleset: RuleSet, as_of: datetime.date, com
     mine = positions[positions["customer_id"] == spec.customer.customer_id]
     if mine.empty:
         checks = ", ".join(sorted(set(map(str, computed.quarantine.get("check", [])))))
-        return f"the customer got no position (quarantined: {checks or 'no reason given'})"
+        return [(None, f"the customer got no position (quarantined: {checks or 'no reason given'})")]
     mine = mine.reset_index(drop=True)
     if "base_credit_limit" in spec.customer.model_fields_set:
         mine = mine.assign(base_credit_limit=spec.customer.base_credit_limit)
     row = evaluate_decisions(mine, ruleset, as_of)[2].iloc[0]
     want = spec.expect
-    problems = []
+    problems: list[tuple[str | None, str]] = []
     if row["action"] != want.action:
-        problems.append(f"action: expected {want.action}, got {row['action']}")
+        problems.append(("action", f"action: expected {want.action}, got {row['action']}"))
     got_ids = [i for i in str(row["rule_ids"]).split(";") if i]
     if want.rule_ids is not None and got_ids != want.rule_ids:
-        problems.append(f"rule_ids: expected {want.rule_ids}, got {got_ids}")
+        problems.append(("rule_ids", f"rule_ids: expected {want.rule_ids}, got {got_ids}"))
     if "new_credit_limit" in want.model_fields_set and not _close(row["new_credit_limit"], want.new_credit_limit):
-        problems.append(f"new_credit_limit: expected {want.new_credit_limit}, got {row['new_credit_limit']}")
+        problems.append(("new_credit_limit",
+                         f"new_credit_limit: expected {want.new_credit_limit}, got {row['new_credit_limit']}"))
     for flag in ("block", "hold", "require_prepayment", "data_incomplete"):
         expected = getattr(want, flag)
         if expected is not None and bool(row[flag]) != expected:
-            problems.append(f"{flag}: expected {expected}, got {bool(row[flag])}")
+            problems.append((flag, f"{flag}: expected {expected}, got {bool(row[flag])}"))
     if "risk_grade" in want.model_fields_set and row["risk_grade"] != want.risk_grade:
-        problems.append(f"risk_grade: expected {want.risk_grade}, got {row['risk_grade']}")
+        problems.append(("risk_grade", f"risk_grade: expected {want.risk_grade}, got {row['risk_grade']}"))
     if problems and got_ids:
-        problems.append(f"(fired: {', '.join(got_ids)})")
-    return "; ".join(problems)
+        key, text = problems[-1]
+        problems[-1] = (key, f"{text} (fired: {', '.join(got_ids)})")
+    return problems
 
 
 def _rule_paths(base: Path, rules: str | list[str]) -> tuple[Path, ...]:
     return tuple((base / r).resolve() for r in ([rules] if isinstance(rules, str) else rules))
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{loc}: {msg}{more}"
+#: the model of each nested key of a scenario, for did-you-mean hints on unknown keys
+_NESTED: dict[str, type[BaseModel]] = {
+    "customer": CustomerSpec, "items": ItemSpec, "orders": OrderSpec, "payments": PaymentSpec,
+    "fx_rates": FxSpec, "expect": ExpectSpec,
+}
 
 
-def run_scenario_file(path: str | Path, rulesets: dict[tuple[Path, ...], RuleSet | str] | None = None
+class _Located:
+    """Positions in one scenario file: every problem becomes 'file:line:column: text'."""
+
+    def __init__(self, display: str, root: yaml.Node | None) -> None:
+        self.display, self.root = display, root
+
+    def at(self, loc: tuple[str | int, ...], want_key: bool = False) -> tuple[int, int]:
+        return node_position(self.root, loc, want_key) if self.root is not None else (1, 1)
+
+    def line(self, loc: tuple[str | int, ...], text: str, want_key: bool = False) -> str:
+        line, column = self.at(loc, want_key)
+        return f"{self.display}:{line}:{column}: {text}"
+
+    def pydantic(self, exc: ValidationError, prefix: tuple[str | int, ...], model: type[BaseModel],
+                 what: str) -> list[str]:
+        """Every validation error, located, in file order (none hidden behind "and N more")."""
+        found = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = ".".join(str(p) for p in loc) or "(top level)"
+            if err["type"] == "extra_forbidden":
+                context = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), "")
+                allowed = list((_NESTED.get(context) or model).model_fields)
+                guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.5)
+                hint = f"did you mean '{guess[0]}'?" if guess else f"allowed: {', '.join(allowed)}"
+                found.append((self.at(prefix + loc, want_key=True), f"{what}: {where}: unknown key ({hint})"))
+            else:
+                found.append((self.at(prefix + loc), f"{what}: {where}: {err['msg']}"))
+        return [f"{self.display}:{line}:{column}: {text}" for (line, column), text in sorted(found)]
+
+
+def _lint_lines(exc: RuleLintError) -> str:
+    return "\n".join(str(m) for m in exc.messages)
+
+
+def run_scenario_file(path: str | Path, rulesets: dict[tuple[Path, ...], RuleSet | RuleLintError] | None = None
                       ) -> list[ScenarioResult]:
-    """Run every scenario of one file; problems with the file itself become failed results."""
+    """Run every scenario of one file; problems with the file itself become failed results.
+
+    A failed result's message names file:line:column of the scenario, or of the field concerned.
+    """
     path = Path(path)
     display = str(path)
     cache = {} if rulesets is None else rulesets
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            root = loader.get_single_node()
+            raw = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except OSError as exc:
+        return [ScenarioResult("(file)", display, False, f"{display}:1:1: cannot read scenario file: {exc}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = getattr(exc, "problem", None) or str(exc)
+        return [ScenarioResult("(file)", display, False,
+                               f"{display}:{line}:{column}: cannot read scenario file: not valid YAML: {problem}",
+                               line, column)]
+    where = _Located(display, root)
+    try:
         spec = ScenarioFileSpec.model_validate(raw)
-    except (OSError, yaml.YAMLError) as exc:
-        return [ScenarioResult("(file)", display, False, f"cannot read scenario file: {exc}")]
     except ValidationError as exc:
-        return [ScenarioResult("(file)", display, False, f"bad scenario file: {_first_error(exc)}")]
+        lines = where.pydantic(exc, (), ScenarioFileSpec, "bad scenario file")
+        return [ScenarioResult("(file)", display, False, "\n".join(lines))]
     results = []
     for index, raw_scenario in enumerate(spec.scenarios):
+        loc: tuple[str | int, ...] = ("scenarios", index)
+        line, column = where.at(loc)
         name = str(raw_scenario.get("name", f"scenario {index + 1}")) if isinstance(raw_scenario, dict) else f"#{index + 1}"
+
+        def failed(message: str, name: str = name, line: int = line, column: int = column) -> ScenarioResult:
+            return ScenarioResult(name, display, False, message, line, column)
+
         try:
             scenario = ScenarioSpec.model_validate(raw_scenario)
         except ValidationError as exc:
-            results.append(ScenarioResult(name, display, False, f"bad scenario: {_first_error(exc)}"))
+            results.append(failed("\n".join(where.pydantic(exc, loc, ScenarioSpec, "bad scenario"))))
             continue
         as_of = scenario.as_of or spec.as_of
         if as_of is None:
-            results.append(ScenarioResult(name, display, False, "no as_of (set it on the file or the scenario)"))
+            results.append(failed(where.line(loc, "no as_of (set it on the file or the scenario)")))
             continue
+        rules_loc = (*loc, "rules") if scenario.rules else ("rules",)
         key = _rule_paths(path.parent, scenario.rules or spec.rules)
         if key not in cache:
             try:
                 cache[key] = load_ruleset(list(key))
             except RuleLintError as exc:
-                cache[key] = f"rule files fail lint: {exc.messages[0]}" + (
-                    f" (and {len(exc.messages) - 1} more)" if len(exc.messages) > 1 else "")
+                cache[key] = exc
         ruleset = cache[key]
-        if isinstance(ruleset, str):
-            results.append(ScenarioResult(name, display, False, ruleset))
+        if isinstance(ruleset, RuleLintError):
+            results.append(failed(f"{where.line(rules_loc, 'rule files fail lint:')}\n{_lint_lines(ruleset)}"))
             continue
         try:
-            message = run_scenario(scenario, ruleset, as_of, scenario.company or spec.company,
-                                   scenario.currency or spec.currency)
+            problems = scenario_problems(scenario, ruleset, as_of, scenario.company or spec.company,
+                                         scenario.currency or spec.currency)
         except Exception as exc:  # noqa: BLE001 - a broken scenario is a failed result, not a crash
-            message = f"error: {type(exc).__name__}: {exc}"
-        results.append(ScenarioResult(name, display, not message, message))
+            problems = [(None, f"error: {type(exc).__name__}: {exc}")]
+        message = "\n".join(where.line((*loc, "expect", field) if field else loc, text) for field, text in problems)
+        results.append(ScenarioResult(name, display, not message, message, line, column))
     return results
 
 
@@ -313,7 +384,7 @@ def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
 
 def run_scenario_files(paths: Sequence[str | Path]) -> list[ScenarioResult]:
     """Run every scenario of these files (or directories of *.yaml files)."""
-    cache: dict[tuple[Path, ...], RuleSet | str] = {}
+    cache: dict[tuple[Path, ...], RuleSet | RuleLintError] = {}
     results: list[ScenarioResult] = []
     for path in scenario_files(paths):
         results.extend(run_scenario_file(path, cache))
