@@ -143,7 +143,14 @@ def _erpnext_rows(before: dict, after: dict, plan: pd.DataFrame) -> None:
     reasons = new[["reference_name", "content"]].merge(holds[["order_id", "reason"]],
                                                      left_on="reference_name", right_on="order_id")
     assert all(html.escape(r) in c for r, c in zip(reasons["reason"], reasons["content"], strict=True))
-    written = {"tabCustomer": [], "tabCustomer Credit Limit": [], "tabSales Order": [], "tabComment": []}
+    # one tabVersion per change, by the tool's ERP user: its provenance in the ERP (SPEC §6.2)
+    versions = after["tabVersion"]
+    assert before["tabVersion"].empty and len(versions) == len(plan)
+    assert set(versions["owner"]) == {"creditctl"}
+    assert sorted(versions["docname"]) == sorted(plan["order_id"].where(plan["order_id"].fillna("").ne(""),
+                                                                         plan["customer_id"]))
+    written = {"tabCustomer": [], "tabCustomer Credit Limit": [], "tabSales Order": [], "tabComment": [],
+               "tabVersion": []}
     assert_same_rows(before, after, written)
 
 

@@ -438,8 +438,8 @@ def test_apply_every_change_kind(erp):
         assert modified["SO-3"] == datetime(2025, 6, 1, 9, 0)
         comments = conn.execute(select(t.comment).order_by(t.comment.c.reference_name)).all()
         assert [(c.reference_doctype, c.reference_name, c.comment_type, c.owner) for c in comments] == [
-            ("Sales Order", "SO-1", "Comment", "Administrator"),
-            ("Sales Order", "SO-4", "Comment", "Administrator"),
+            ("Sales Order", "SO-1", "Comment", "creditctl"),  # the tool's ERP user (erp.options.tool_user)
+            ("Sales Order", "SO-4", "Comment", "creditctl"),
         ]
         assert comments[0].content == ("creditctl: order put on hold: Invoices &gt; 90 days &lt;overdue&gt; "
                                        "(rules: overdue-90-block;over-limit)")

@@ -45,7 +45,7 @@ from assets.sensors import (
 from assets.simulation import DIFF_FILE, TAG_FROM, TAG_TO
 from assets.simulation import JOB_NAME as SIMULATION_JOB
 from connectors.demo import DemoConnector
-from creditctl.demo import prepare_demo
+from creditctl.demo import DEMO_STATE_ENV, prepare_demo
 from etl.config import data_dir, load_config
 from etl.extract import Extract
 from etl.pipeline import evaluate
@@ -206,15 +206,17 @@ def _evaluate_failure_sensor(failed: FailedRun) -> None:
 
 
 @pytest.fixture
-def failure_env(failed_run: FailedRun, monkeypatch) -> FailedRun:
+def failure_env(failed_run: FailedRun, monkeypatch, tmp_path: Path) -> FailedRun:
     monkeypatch.setenv("CREDITCTL_CONFIG", str(failed_run.config_path))
+    # each test records the shared failed run in a state store of its own
+    monkeypatch.setenv(DEMO_STATE_ENV, f"sqlite:///{tmp_path / 'state.sqlite'}")
     for name in [n for n in os.environ if n.startswith("CREDITCTL_SMTP_")] + ["DAGSTER_WEBSERVER_URL"]:
         monkeypatch.delenv(name, raising=False)
     return failed_run
 
 
 def _store(failed: FailedRun) -> StateStore:
-    return StateStore(load_config(failed.config_path).state_url(data_dir()))
+    return StateStore(load_config(failed.config_path).state_url())
 
 
 def _free_port() -> int:
