@@ -9,18 +9,22 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Automated credit control: ERP -> credit positions -> rules -> guarded writeback.")
-rules_app = typer.Typer(no_args_is_help=True, help="Check and test rule files.")
+from creditctl.helpfmt import DEBUG_HELP, Typer
+from creditctl.helpfmt import state as _state
+
+app = Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+            help="Automated credit control: ERP -> credit positions -> rules -> guarded writeback.")
+rules_app = Typer(no_args_is_help=True, help="Check and test rule files.")
 app.add_typer(rules_app, name="rules")
-override_app = typer.Typer(no_args_is_help=True,
-                           help="A credit manager's exemptions and forced blocks (win over the rules; audited).")
+override_app = Typer(no_args_is_help=True,
+                     help="A credit manager's exemptions and forced blocks (win over the rules; audited).")
 app.add_typer(override_app, name="override")
 
 out = Console()
@@ -35,12 +39,25 @@ class Usage(Exception):
     """Bad input or a lint error (exit 2); the message is one line (or one per lint error)."""
 
 
-_state = {"debug": False}
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"creditctl {version('creditctl')}", highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
-def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
-    _state["debug"] = debug
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    if debug:
+        _state["debug"] = True
+
+
+WritebackMode = Literal["off", "dry-run", "apply"]  # etl.config's, not imported here: help stays fast
 
 
 def _as_of(value: str | None, option: str = "--as-of") -> dt.date | None:
@@ -60,11 +77,11 @@ def _companies_note(n: int) -> str:
 # --- evaluate -------------------------------------------------------------------------------
 @app.command()
 def evaluate(
-    data: Annotated[Path, typer.Option("--data", help="Folder with the SPEC §3 CSV/Parquet files.")],
-    rules: Annotated[list[Path], typer.Option("--rules", help="Rule file(s); repeat or list several.")],
-    as_of: Annotated[str, typer.Option("--as-of", help="Evaluation date, YYYY-MM-DD.")],
-    out_path: Annotated[Path, typer.Option("--out", help="Decisions CSV to write.")] = Path("decisions.csv"),
-    more_rules: Annotated[list[Path] | None, typer.Argument(help="More rule files (after --rules).")] = None,
+    data: Annotated[Path, typer.Option("--data", metavar="DIR", help="Folder with the ERP data as CSV/Parquet files (docs/connectors.md, files connector).")],
+    rules: Annotated[list[Path], typer.Option("--rules", metavar="PATH", help="Rule file(s); repeat or list several.")],
+    as_of: Annotated[str, typer.Option("--as-of", metavar="DATE", help="Evaluation date, YYYY-MM-DD.")],
+    out_path: Annotated[Path, typer.Option("--out", metavar="PATH", help="Decisions CSV to write.")] = Path("decisions.csv"),
+    more_rules: Annotated[list[Path] | None, typer.Argument(metavar="PATH...", help="More rule files (after --rules).")] = None,
 ) -> None:
     """Pure evaluation: files in, decisions CSV out (plus quarantine.csv beside it)."""
     from connectors.files import FilesConnector, write_decisions
@@ -96,9 +113,13 @@ def evaluate(
 
 # --- rules ----------------------------------------------------------------------------------
 @rules_app.command("check")
-def rules_check(paths: Annotated[list[Path] | None, typer.Argument(help="Rule files (default rules/*.yaml).")] = None) -> None:
+def rules_check(
+    paths: Annotated[list[Path] | None, typer.Argument(metavar="PATH...", help="Rule files (default rules/*.yaml).")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", metavar="PATH", help="Run config: also warn about scopes naming a company it does not have.")] = None,
+) -> None:
     """Lint rule files: every error with file:line:column and a hint."""
-    from etl.rules import lint_paths
+    from etl.rules import lint_paths, load_ruleset
 
     files = paths or sorted(_rules_folder().glob("*.yaml"))
     if not files:
@@ -106,11 +127,20 @@ def rules_check(paths: Annotated[list[Path] | None, typer.Argument(help="Rule fi
     messages = lint_paths(files)
     if messages:
         raise Usage("\n".join(str(m) for m in messages))
+    if config is not None:
+        from etl.config import load_config
+
+        _warn_scopes(load_ruleset(files), load_config(config).erp.companies)
     out.print(f"{len(files)} rule file(s) OK")
 
 
+def _warn_scopes(ruleset, companies: list[str]) -> None:  # noqa: ANN001 - etl.rules.RuleSet, imported lazily
+    for warning in ruleset.unknown_scope_companies(companies):
+        err.print(f"warning: {warning}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+
 @rules_app.command("test")
-def rules_test(paths: Annotated[list[Path] | None, typer.Argument(help="Scenario files (default rules/tests/*.yaml).")] = None) -> None:
+def rules_test(paths: Annotated[list[Path] | None, typer.Argument(metavar="PATH...", help="Scenario files or folders (default rules/tests/*.yaml).")] = None) -> None:
     """Run rule scenario tests and print a pytest-like summary."""
     from etl.rules.scenarios import run_scenario_files
 
@@ -121,11 +151,14 @@ def rules_test(paths: Annotated[list[Path] | None, typer.Argument(help="Scenario
     failed = [r for r in results if not r.passed]
     for r in results:
         mark = "[green]PASSED[/]" if r.passed else "[red]FAILED[/]"
-        out.print(f"{r.file}::{r.name} {mark}", soft_wrap=True)
-    for r in failed:
-        out.print(f"[red]FAILED[/] {r.file}::{r.name} - {r.message}", highlight=False)
+        out.print(f"{escape(r.file)}::{escape(r.name)} {mark}", soft_wrap=True)
+    for r in failed:  # every problem, each on its own line at file:line:column
+        first, *more = r.message.splitlines() or [""]
+        out.print(f"[red]FAILED[/] {escape(r.file)}::{escape(r.name)} - {escape(first)}", highlight=False, soft_wrap=True)
+        for line in more:
+            out.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
     summary = f"{len(results) - len(failed)} passed, {len(failed)} failed"
-    out.print(f"[bold]{summary}[/]")
+    out.print(f"[bold]{summary}[/]", soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
@@ -141,23 +174,26 @@ def _run_and_report(config_path: Path, as_of: dt.date | None, mode: str | None, 
         outcome = run_nightly(config_path, as_of=as_of, mode=mode, approve=approve, company=company,
                               retries=retries,
                               on_step=lambda step: status.update(f"running nightly_credit_control{scope}: {step}"))
+    if not outcome.success:  # one line, the new store's announcement in it
+        new = ", new: created by this run" if outcome.store_created else ""
+        raise Failed(f"run {outcome.run_id} failed: {outcome.message} (state store: {_shown(outcome.store_url)}{new})")
     if outcome.store_created:
         _announce_new_store(outcome.store_url)
-    if not outcome.success:
-        raise Failed(f"run {outcome.run_id} failed: {outcome.message} (state store: {_shown(outcome.store_url)})")
     _print_summary(outcome.run_id, outcome.store_url, run_dir(outcome.run_id, load_config(config_path)))
 
 
 @app.command()
 def run(
-    config: Annotated[Path, typer.Option("--config", help="Run config YAML (SPEC §9).")],
-    mode: Annotated[str | None, typer.Option("--mode", help="dry-run or apply (default: the config's writeback).")] = None,
+    config: Annotated[Path, typer.Option("--config", metavar="PATH", help="Run config YAML (docs/configuration.md).")],
+    mode: Annotated[WritebackMode | None, typer.Option(
+        "--mode", metavar="[off|dry-run|apply]",
+        help="off or dry-run (plan and report, write nothing) or apply (default: the config's writeback).")] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Apply even beyond the blast-radius guard.")] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date, YYYY-MM-DD (default today).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="Evaluation date, YYYY-MM-DD (default today).")] = None,
     company: Annotated[str | None, typer.Option(
-        "--company", help="Run one company's partition only (default: one run for every company).")] = None,
+        "--company", metavar="COMPANY", help="Run one company's partition only (default: one run for every company).")] = None,
     retries: Annotated[int, typer.Option(
-        "--retries", min=0, help="Retries of a read after a transient database error, 60 s apart.")] = 0,
+        "--retries", min=0, metavar="N", help="Retries of a read after a transient database error, 60 s apart.")] = 0,
 ) -> None:
     """Run the nightly job once for a configured ERP."""
     from etl.config import load_config
@@ -174,10 +210,10 @@ def run(
 
 @app.command()
 def demo(
-    customers: Annotated[int, typer.Option("--customers", min=10, help="Customers in the demo ERP.")] = 2000,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date, YYYY-MM-DD (default today).")] = None,
+    customers: Annotated[int, typer.Option("--customers", min=10, metavar="N", help="Customers in the demo ERP.")] = 2000,
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="Evaluation date, YYYY-MM-DD (default today).")] = None,
     rules: Annotated[Path | None, typer.Option(
-        "--rules", help="Rule file for the demo (default: the project's rules/credit_control.yaml).")] = None,
+        "--rules", metavar="PATH", help="Rule file for the demo (default: the project's rules/credit_control.yaml).")] = None,
 ) -> None:
     """Embedded demo ERP, full nightly run with writeback, summary. `make clean` starts over."""
     from creditctl.demo import default_rules, prepare_demo
@@ -195,16 +231,16 @@ def demo(
 
 
 # --- state store: audit, overrides, unlock ------------------------------------------------
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="Run config (for its state store).")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", metavar="PATH", help="Run config (for its state store).")]
 
 
 @app.command()
 def simulate(
-    config: Annotated[Path, typer.Option("--config", help="Run config YAML (its ERP and active rules).")],
-    rules: Annotated[list[Path], typer.Option("--rules", help="Candidate rule file(s).")],
-    baseline: Annotated[list[Path] | None, typer.Option("--baseline", help="Rules to compare with (default: the config's).")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date, YYYY-MM-DD (default today).")] = None,
-    out_path: Annotated[Path, typer.Option("--out", help="CSV of the customers whose decision differs.")] = Path("simulation.csv"),
+    config: Annotated[Path, typer.Option("--config", metavar="PATH", help="Run config YAML (its ERP and active rules).")],
+    rules: Annotated[list[Path], typer.Option("--rules", metavar="PATH", help="Candidate rule file(s); repeat for several.")],
+    baseline: Annotated[list[Path] | None, typer.Option("--baseline", metavar="PATH", help="Rules to compare with (default: the config's active rules).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="Evaluation date, YYYY-MM-DD (default today).")] = None,
+    out_path: Annotated[Path, typer.Option("--out", metavar="PATH", help="CSV of the customers whose decision differs.")] = Path("simulation.csv"),
 ) -> None:
     """What candidate rules would decide differently on the ERP's current data. Writes nothing to the ERP."""
     from zoneinfo import ZoneInfo
@@ -219,8 +255,16 @@ def simulate(
     run_config = load_config(config)
     date = _as_of(as_of) or dt.datetime.now(ZoneInfo(run_config.timezone)).date()
     candidate_rules = load_ruleset(rules)
-    baseline_rules = load_ruleset(baseline or run_config.rules)
+    baseline_files = baseline or run_config.rules
+    baseline_rules = load_ruleset(baseline_files)
     companies = run_config.erp.companies
+    _warn_scopes(candidate_rules, companies)
+    dropped = [r.id for r in baseline_rules.rules if r.id not in {c.id for c in candidate_rules.rules}]
+    if dropped:  # a lone new file replaces the whole active set: every other rule counts as removed
+        err.print(f"warning: the candidate rules lack {len(dropped)} rule(s) of the baseline "
+                  f"({', '.join(dropped)}): they are simulated as removed. To try a new file beside them, pass "
+                  + " ".join(f"--rules {p}" for p in [*baseline_files, *rules]),
+                  style="bold yellow", highlight=False, markup=False, soft_wrap=True)
     with err.status("reading the ERP"):
         connector = make_connector(run_config.erp)
         extract = Extract(**{e: getattr(connector, f"read_{e}")(companies) for e in Extract.entities()})
@@ -245,9 +289,9 @@ def simulate(
 
 @app.command()
 def report(
-    run_id: Annotated[str, typer.Option("--run", help="Run id (see the run summary or `creditctl audit`).")],
-    out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
-    config: Annotated[Path | None, typer.Option("--config", help="Run config (for its state store).")] = None,
+    run_id: Annotated[str, typer.Option("--run", metavar="RUN_ID", help="Run id (see the run summary or `creditctl audit`).")],
+    out_path: Annotated[Path, typer.Option("--out", metavar="PATH", help="HTML file to write.")] = Path("report.html"),
+    config: Annotated[Path | None, typer.Option("--config", metavar="PATH", help="Run config (for its state store).")] = None,
 ) -> None:
     """The run's HTML report: summary, what changed, decisions with reasons, charts, validation."""
     from etl.config import data_dir, load_config
@@ -266,16 +310,16 @@ def report(
     _print_store(store.url)
 
 
-connector_app = typer.Typer(no_args_is_help=True, help="Connector set-up.")
+connector_app = Typer(no_args_is_help=True, help="Connector set-up.")
 app.add_typer(connector_app, name="connector")
-store_app = typer.Typer(no_args_is_help=True, help="The state store (runs, decisions, audit, overrides).")
+store_app = Typer(no_args_is_help=True, help="The state store (runs, decisions, audit, overrides).")
 app.add_typer(store_app, name="store")
 
 
 @connector_app.command("setup")
 def connector_setup(
-    kind: Annotated[str, typer.Argument(help="The connector to set up: odoo.")],
-    config: Annotated[Path, typer.Option("--config", help="Run config YAML (its erp.url_env names the database).")],
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="The connector to set up: odoo.")],
+    config: Annotated[Path, typer.Option("--config", metavar="PATH", help="Run config YAML (its erp.url_env names the database).")],
 ) -> None:
     """One-time ERP set-up a connector needs (Odoo: the custom order-hold fields on sale_order)."""
     from etl.config import load_config
@@ -304,11 +348,13 @@ def _store(config: Path | None):  # noqa: ANN202 - etl.store.StateStore, importe
     from etl.store import StateStore
 
     url = _store_url(config)
-    created = new_sqlite_store(url) is not None
-    store = StateStore(url)
-    if created:
-        _announce_new_store(url)
-    return store
+    if new_sqlite_store(url) is not None:
+        _new_stores.add(url)
+    return StateStore(url)
+
+
+#: stores this command created; announced with the command's result, so an error stays one line
+_new_stores: set[str] = set()
 
 
 def _shown(url: str) -> str:
@@ -323,6 +369,8 @@ def _announce_new_store(url: str) -> None:
 
 
 def _print_store(url: str) -> None:
+    if url in _new_stores:
+        _announce_new_store(url)
     out.print(f"state store: {_shown(url)}", soft_wrap=True, highlight=False, markup=False)
 
 
@@ -369,9 +417,9 @@ def _user() -> str:
 @app.command()
 def audit(
     config: ConfigOption = None,
-    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer id.")] = None,
-    run_id: Annotated[str | None, typer.Option("--run", help="Only this run id.")] = None,
-    company: Annotated[str | None, typer.Option("--company", help="Only this company.")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", metavar="ID", help="Only this customer id.")] = None,
+    run_id: Annotated[str | None, typer.Option("--run", metavar="RUN_ID", help="Only this run id.")] = None,
+    company: Annotated[str | None, typer.Option("--company", metavar="COMPANY", help="Only this company.")] = None,
 ) -> None:
     """What this tool changed in the ERP (and every override change): when, why, by which rules."""
     store = _store(config)
@@ -393,17 +441,18 @@ def audit(
 
 @override_app.command("add")
 def override_add(
-    company: Annotated[str, typer.Option("--company", help="ERP company of the customer.")],
-    customer: Annotated[str, typer.Option("--customer", help="Customer id.")],
-    kind: Annotated[str, typer.Option("--kind", help="exempt (no restriction from rules) or force_block.")],
-    until: Annotated[str, typer.Option("--until", help=(
+    company: Annotated[str, typer.Option("--company", metavar="COMPANY", help="ERP company of the customer.")],
+    customer: Annotated[str, typer.Option("--customer", metavar="ID", help="Customer id.")],
+    kind: Annotated[str, typer.Option("--kind", metavar="[exempt|force_block]",
+                                      help="exempt (no restriction from rules) or force_block.")],
+    until: Annotated[str, typer.Option("--until", metavar="DATE", help=(
         "Last day the override is valid, YYYY-MM-DD (inclusive): from today to at most "
         "5 years ahead."))],  # etl.overrides.MAX_YEARS_AHEAD (not imported: the CLI starts fast)
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
-    config: Annotated[Path | None, typer.Option("--config", help=(
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why (kept in the audit trail).")],
+    config: Annotated[Path | None, typer.Option("--config", metavar="PATH", help=(
         "Run config: its state store, and its ERP to check the company and customer against "
         "(without it they are checked against the store's last run)."))] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who (default: the login name).")] = None,
+    by: Annotated[str | None, typer.Option("--by", metavar="NAME", help="Who (default: the login name).")] = None,
 ) -> None:
     """Exempt a customer from the rules, or force a block, until a date."""
     from etl.overrides import expiry_problem
@@ -504,10 +553,10 @@ def override_list(
 
 @override_app.command("remove")
 def override_remove(
-    override_id: Annotated[int, typer.Argument(help="Override id (see `creditctl override list`).")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
+    override_id: Annotated[int, typer.Argument(metavar="ID", help="Override id (see `creditctl override list`).")],
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why (kept in the audit trail).")],
     config: ConfigOption = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who (default: the login name).")] = None,
+    by: Annotated[str | None, typer.Option("--by", metavar="NAME", help="Who (default: the login name).")] = None,
 ) -> None:
     """End an override now."""
     if not reason.strip():
@@ -528,7 +577,7 @@ def override_remove(
 
 @app.command()
 def unlock(
-    config: Annotated[Path, typer.Option("--config", help="Run config whose ERP companies to unlock.")],
+    config: Annotated[Path, typer.Option("--config", metavar="PATH", help="Run config whose ERP companies to unlock.")],
 ) -> None:
     """Clear the writeback lock of a crashed run (only when no creditctl run is active on this ERP)."""
     from assets.resources import lock_names
@@ -612,6 +661,8 @@ def main() -> None:
     from etl.rules import RuleLintError
     from validation.quarantine import ContractError
 
+    _state["debug"] = False  # set by any --debug while the command line is parsed
+    _new_stores.clear()
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)

@@ -88,3 +88,40 @@ def test_identical_rules_give_an_empty_diff_and_summary() -> None:
                                                               "exposure": [5.0]}))
     assert diff.rows.empty
     assert diff.summary().empty
+
+
+def test_a_lone_new_file_warns_that_the_other_active_rules_count_as_removed(tmp_path, capsys, monkeypatch) -> None:
+    config_path, _ = prepare_demo(customers=60, as_of=AS_OF, rules=POLICY)
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("version: 1\nrules:\n  - id: dso-review\n    when: dso > 120\n    then: review\n"
+                     "    reason: Slow to pay\n    scope: {company: [Demo GmbX]}\n")
+    alone = run_cli(capsys, monkeypatch, "simulate", "--config", str(config_path), "--rules", str(extra),
+                    "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "alone.csv"))
+    assert alone.code == 0, alone.err
+    active = [r.id for r in load_ruleset([POLICY]).rules]
+    warning = next(line for line in alone.err.splitlines() if "simulated as removed" in line)
+    assert f"lack {len(active)} rule(s)" in warning and all(rule_id in warning for rule_id in active)
+    assert f"--rules {POLICY} --rules {extra}" in warning
+    # the scope names a company the config does not have: warned at the rule, with a did-you-mean
+    assert f"warning: {extra}:3: rule 'dso-review': scope company 'Demo GmbX' is not one of erp.companies " \
+           "(did you mean 'Demo GmbH'?)" in alone.err
+
+    beside = run_cli(capsys, monkeypatch, "simulate", "--config", str(config_path), "--rules", str(POLICY),
+                     "--rules", str(extra), "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "beside.csv"))
+    assert beside.code == 0, beside.err
+    assert "simulated as removed" not in beside.err
+    assert len(pd.read_csv(tmp_path / "alone.csv")) > len(pd.read_csv(tmp_path / "beside.csv"))
+
+
+def test_rules_check_with_a_config_warns_about_scopes_of_unknown_companies(tmp_path, capsys, monkeypatch) -> None:
+    config_path, _ = prepare_demo(customers=20, as_of=AS_OF, rules=POLICY)
+    rules = tmp_path / "scoped.yaml"
+    rules.write_text("version: 1\nscope: {company: [Demo GmbH, ACME Ltd]}\nrules:\n"
+                     "  - id: a\n    when: exposure > 1\n    then: review\n    reason: x\n")
+    plain = run_cli(capsys, monkeypatch, "rules", "check", str(rules))
+    assert plain.code == 0 and plain.err == ""
+    checked = run_cli(capsys, monkeypatch, "rules", "check", str(rules), "--config", str(config_path))
+    assert checked.code == 0 and "1 rule file(s) OK" in checked.out
+    assert checked.err.splitlines() == [
+        f"warning: {rules}:4: rule 'a': scope company 'ACME Ltd' is not one of erp.companies "
+        "(the config's companies: Demo GmbH, Demo Inc)"]

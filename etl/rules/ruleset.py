@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from etl.rules.grammar import Expr, field_names
@@ -135,3 +136,18 @@ class RuleSet:
             if r.id == rule_id:
                 return r
         raise KeyError(rule_id)
+
+    def unknown_scope_companies(self, companies: Sequence[str]) -> list[str]:
+        """One warning per rule whose ``scope: company`` names a company not in ``companies``
+        (such a rule can never fire for it: usually a typo), located at the rule."""
+        known = list(companies)
+        warnings = []
+        for rule in self.rules:
+            for company in rule.scope.get("company", ()):
+                if company in known:
+                    continue
+                guess = difflib.get_close_matches(company, known, n=1, cutoff=0.6)
+                hint = f"did you mean {guess[0]!r}?" if guess else f"the config's companies: {', '.join(known)}"
+                warnings.append(f"{rule.path}:{rule.line}: rule {rule.id!r}: scope company {company!r} "
+                                f"is not one of erp.companies ({hint})")
+        return warnings
