@@ -302,7 +302,7 @@ def reference_decisions(rule_file: dict[str, Any], customers: list[dict[str, Any
     out = []
     for customer in customers:
         row = dict(customer)
-        for evaluations in range(1, 101):
+        for evaluations in range(1, 101):  # noqa: B007 - read after the loop
             decision = _judge(rule_file, row, as_of)
             new, judged_with = decision["new_credit_limit"], _number(row.get("credit_limit"))
             if new is None or (judged_with is not None and Decimal(repr(new)) >= _cents(judged_with)):

@@ -104,7 +104,7 @@ def test_rules_test_output_is_not_wrapped_when_piped(tmp_path: Path) -> None:
         "    expect: {action: hold, rule_ids: [over-limit-hold]}\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     proc = subprocess.run([sys.executable, "-m", "creditctl", "rules", "test", str(scenario)], cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.splitlines()
     assert f"{scenario}::an invoice ninety-five days overdue blocks the account, whatever the limit says FAILED" \
