@@ -3,21 +3,21 @@
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 
-from assets.extract import GROUP
-from assets.resources import CreditControlSettings, StateStoreResource
+from assets.extract import GROUP, read_with_retries
+from assets.provenance import run_provenance
+from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from etl.extract import Extract
 from etl.pipeline import extract_guard_problems, positions_for, previous_customer_count
-from etl.plan import tool_owned
 from etl.quality import validate_extract
 from etl.rules import RuleSet
 
 
 @asset(group_name=GROUP, kinds={"pandas"},
-       description="Each customer's credit position (SPEC §4) in company currency, from the valid rows; "
+       description="Each customer's credit position (docs/positions.md) in company currency, from the valid rows; "
                    "quarantined rows are written to the run folder and mark their customer data_incomplete.")
 def credit_positions(
     context: AssetExecutionContext, settings: CreditControlSettings, state_store: StateStoreResource,
-    credit_rules: RuleSet,
+    erp: ErpResource, credit_rules: RuleSet,
     erp_companies: pd.DataFrame, erp_customers: pd.DataFrame, erp_open_items: pd.DataFrame,
     erp_open_orders: pd.DataFrame, erp_payments: pd.DataFrame, fx_rates: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
@@ -28,7 +28,7 @@ def credit_positions(
     companies = settings.companies(context)
     previous = previous_customer_count(store.last_run("succeeded", companies=companies), companies)
     # recorded before the guards, so a run they stop is in the state store's history too
-    store.start_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), companies)
+    store.ensure_run(context.run_id, settings.writeback_mode(), settings.as_of_date(), companies)
     path = settings.run_dir(context.run_id) / "quarantine.csv"
     validated.quarantine.to_csv(path, index=False)
 
@@ -41,8 +41,11 @@ def credit_positions(
                           metadata={"quarantine_csv": MetadataValue.path(str(path.resolve()))})
 
     _guard()
-    owned = tool_owned(store.audit(companies=companies))
-    positions, quarantine = positions_for(validated, settings.as_of_date(), owned)
+    # the base of limit cuts is what this tool wrote: from the store, else recovered from the ERP
+    connector = erp.connector()
+    provenance = read_with_retries(settings, lambda: run_provenance(
+        context.log, store, connector, companies, apply_mode=settings.writeback_mode() == "apply"))
+    positions, quarantine = positions_for(validated, settings.as_of_date(), provenance.owned)
     quarantine.to_csv(path, index=False)
     positions.to_csv(settings.run_dir(context.run_id) / "positions.csv", index=False)  # for the run's report
     _guard(quarantine)  # again with the rows quarantined for a missing FX rate
@@ -52,4 +55,6 @@ def credit_positions(
         "quarantined_rows": len(quarantine),
         "data_incomplete_customers": int(positions["data_incomplete"].sum()),
         "quarantine_csv": MetadataValue.path(str(path.resolve())),
+        "provenance_from_erp": MetadataValue.json(provenance.from_erp),
+        "provenance_unproven": MetadataValue.json(provenance.unproven),
     })

@@ -25,10 +25,10 @@ from pathlib import Path
 import pandas as pd
 from dagster import Config, Failure, MetadataValue, OpExecutionContext, Output, job, op
 
+from assets.provenance import run_provenance
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from etl.config import data_dir
 from etl.extract import Extract
-from etl.plan import tool_owned
 from etl.rules import RuleLintError, RuleSet, load_ruleset
 from etl.simulate import DecisionDiff, simulate_rules
 
@@ -168,7 +168,7 @@ def simulate_rule_change(
     connector = erp.connector()
     extract = Extract(**{e: getattr(connector, f"read_{e}")(companies) for e in Extract.entities()})
     store = state_store.store()
-    owned = tool_owned(store.audit(companies=companies))
+    owned = run_provenance(context.log, store, connector, companies, apply_mode=False).owned
     overrides = store.overrides(companies=companies, active_on=as_of)
     _, diff = simulate_rules(extract, baseline, candidate, as_of, owned, overrides)
     path = settings.run_dir(context.run_id) / DIFF_FILE
@@ -186,6 +186,6 @@ def simulate_rule_change(
 
 @job(name=JOB_NAME, tags={"creditctl/kind": "simulation"},
      description="Rule-change simulation: the decisions the changed rule files would make on the ERP's current "
-                 "data, diffed against the previous rule files. Writes nothing to the ERP (SPEC §8).")
+                 "data, diffed against the previous rule files. Writes nothing to the ERP.")
 def rule_change_simulation() -> None:
     simulate_rule_change()

@@ -21,7 +21,7 @@ from connectors.synthetic import synthetic_extract
 from etl.extract import Extract
 from etl.pipeline import evaluate
 from etl.plan import PLAN_COLUMNS, build_plan, tool_owned, unapplied
-from etl.ports import ConnectorError, ErpConnector
+from etl.ports import ConnectorError, ErpConnector, ErpProvenance
 from etl.rules import load_ruleset
 from tests.conftest import ROOT
 from validation.contracts import ENTITIES, empty_frame
@@ -160,6 +160,8 @@ def _plan(extract: Extract, con: OdooConnector, company: str) -> tuple[pd.DataFr
 @pytest.mark.parametrize("version", VERSIONS)
 def test_apply_every_change_kind(pg_url: str, extract: Extract, version: int) -> None:
     con = _load(pg_url, extract, version)
+    # the blocks and holds a person set are no sign of creditctl: nothing of it in the ERP yet
+    assert con.read_provenance(_companies(extract)) == ErpProvenance(changes=None, marked=False)
     applied_changes = set()
     for company in _companies(extract):
         plan, expect = _plan(extract, con, company)
@@ -188,6 +190,8 @@ def test_apply_every_change_kind(pg_url: str, extract: Extract, version: int) ->
         pd.testing.assert_frame_equal(before[1], after[1])
     assert applied_changes == {"block", "unblock", "set_limit", "set_prepayment", "unset_prepayment",
                                "hold_order", "release_order"}
+    # now its blocks and holds show (a store without history then refuses to apply)
+    assert con.read_provenance(_companies(extract)).marked is True
     # block messages land in sale_warn_msg; the reason of a hold in x_credit_hold_reason
     t = tables(version)
     engine = create_engine(pg_url)
@@ -197,7 +201,7 @@ def test_apply_every_change_kind(pg_url: str, extract: Extract, version: int) ->
         reasons = set(conn.execute(select(t.sale_order.c.x_credit_hold_reason)
                                    .where(t.sale_order.c.x_credit_hold)).scalars())
     engine.dispose()
-    assert "overdue > 90 days" in msgs and "over limit" in reasons
+    assert "creditctl: overdue > 90 days" in msgs and "creditctl: over limit" in reasons
     con.close()
 
 
@@ -515,8 +519,8 @@ def test_a_plan_of_thousands_of_changes_is_a_few_set_based_statements(pg_url: st
         why = dict(conn.execute(select(t.sale_order.c.name, t.sale_order.c.x_credit_hold_reason)
                                 .where(t.sale_order.c.x_credit_hold)).all())
     engine.dispose()
-    assert msg == {f"C{x:05d}": f"overdue {x}" for x in range(1000)}
-    assert why == {f"SOC{x:05d}": f"held {x}" for x in range(1500)}
+    assert msg == {f"C{x:05d}": f"creditctl: overdue {x}" for x in range(1000)}  # attributable
+    assert why == {f"SOC{x:05d}": f"creditctl: held {x}" for x in range(1500)}
     con.close()
 
 

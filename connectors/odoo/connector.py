@@ -96,12 +96,17 @@ class OdooConnector(SqlConnector):
 
     def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
         """Odoo keeps no history of SQL writes: nothing to recover. Markers: an order on
-        ``x_credit_hold`` (the addon's field, written only by creditctl) or a partner on
-        ``sale_warn = 'block'``. A limit cut leaves no marker (docs/writeback.md)."""
+        ``x_credit_hold`` or a partner on ``sale_warn = 'block'`` whose reason creditctl wrote
+        (it begins with write.MARK; a person's block says something else). A limit cut leaves no
+        marker (docs/writeback.md)."""
         so, rp = self.tables.sale_order, self.tables.res_partner
+        mark = write.MARK + "%"  # MARK has no LIKE wildcard in it
         with self._connection("look for creditctl's earlier writes") as conn:
-            held = conn.execute(select(so.c.id).where(so.c.x_credit_hold.is_(True)).limit(1)).first()
-            blocked = conn.execute(select(rp.c.id).where(rp.c.sale_warn == "block").limit(1)).first()
+            held = (conn.execute(select(so.c.id).where(so.c.x_credit_hold.is_(True),
+                                                       so.c.x_credit_hold_reason.like(mark)).limit(1)).first()
+                    if read.has_custom_fields(conn) else None)
+            blocked = conn.execute(select(rp.c.id).where(rp.c.sale_warn == "block",
+                                                         rp.c.sale_warn_msg.like(mark)).limit(1)).first()
         return ErpProvenance(changes=None, marked=held is not None or blocked is not None)
 
     def apply(self, company: str, changes: pd.DataFrame) -> int:

@@ -6,9 +6,9 @@ company. Only these tables and columns are written (SPEC §6.3, §7):
 =================  ==============================================================================
 change             written
 =================  ==============================================================================
-block              res_partner.sale_warn = 'block', sale_warn_msg = reason
+block              res_partner.sale_warn = 'block', sale_warn_msg = 'creditctl: ' + reason
 unblock            res_partner.sale_warn = 'no-message', sale_warn_msg = NULL
-hold_order         sale_order.x_credit_hold = true, x_credit_hold_reason = reason
+hold_order         sale_order.x_credit_hold = true, x_credit_hold_reason = 'creditctl: ' + reason
 release_order      sale_order.x_credit_hold = false, x_credit_hold_reason = NULL
 set_limit          17: ir_property 'credit_limit' row of (partner, company): value_float (update or
                    insert); 18: res_partner.credit_limit jsonb key of the company id
@@ -65,6 +65,8 @@ from etl.ports import ConnectorError
 
 __all__ = ["PlanError", "apply_plan", "validate_plan"]
 
+#: how the block messages and hold reasons creditctl writes begin: what marks them as its own
+MARK = "creditctl: "
 APPLY_ORDER = ["block", "unblock", "set_prepayment", "unset_prepayment", "set_limit", "hold_order", "release_order"]
 _ARRAY_TYPES = {"int": ARRAY(Integer), "float": ARRAY(Float), "text": ARRAY(Text)}
 _COLUMN_TYPES = {"int": Integer, "float": Float, "text": Text}
@@ -209,7 +211,9 @@ def apply_plan(conn: Connection, t: OdooTables, company: str, plan: pd.DataFrame
         raise ConnectorError(f"apply {company!r}: sale_order has no x_credit_hold column; run "
                              "`creditctl connector setup odoo` first; the company's changes were rolled back")
     reason = plan["reason"].map(lambda r: "" if r is None or pd.isna(r) else str(r).strip())
-    plan = plan.assign(pid=keys.map(partners).astype(int), reason=reason.where(reason != "", None),
+    # the marker makes the tool's blocks and holds attributable in Odoo (read_provenance)
+    reason = MARK + reason.where(reason != "", "no reason given")
+    plan = plan.assign(pid=keys.map(partners).astype(int), reason=reason,
                        after=plan["after"].map(lambda a: "" if a is None or pd.isna(a) else str(a).strip()))
     p = t.res_partner
     for change in APPLY_ORDER:
