@@ -17,11 +17,13 @@ from dagster import (
 )
 
 from assets.extract import GROUP, read_with_retries
+from assets.provenance import run_provenance
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from assets.writeback import reconcile_journal
+from connectors import write_problem
 from etl.overrides import apply_overrides
-from etl.pipeline import blast_radius_problem, decide_all
-from etl.plan import WritebackPlan, build_plan, tool_owned
+from etl.pipeline import blast_radius_note, blast_radius_problem, decide_all
+from etl.plan import WritebackPlan, build_plan
 from etl.rules import RuleLintError, RuleSet
 from etl.store import LockHeld
 
@@ -41,7 +43,7 @@ def credit_rules(settings: CreditControlSettings) -> Output[RuleSet]:
 
 
 @asset(group_name=GROUP, kinds={"pandas"},
-       description="One decision per customer (SPEC §6.1), recorded in the state store under the run id "
+       description="One decision per customer (docs/writeback.md), recorded in the state store under the run id "
                    "(the run itself is recorded by credit_positions).")
 def credit_decisions(
     context: AssetExecutionContext, settings: CreditControlSettings, state_store: StateStoreResource,
@@ -95,7 +97,7 @@ def writeback_plan(
                 raise Failure(description=(
                     f"recovered {recovered} change(s) of an interrupted run from the journal, {limits} of them "
                     "credit-limit cuts this run's decisions did not know about; nothing was written: run again"))
-        owned = tool_owned(store.audit(companies=companies))
+        owned = run_provenance(context.log, store, connector, companies, apply_mode=apply_mode).owned
         plan = build_plan(credit_decisions, state_customers, state_orders, owned, credit_rules.auto_release)
         path = settings.run_dir(context.run_id) / "plan.csv"
         plan.changes.to_csv(path, index=False)
@@ -115,14 +117,23 @@ def writeback_plan(
 def _blast_radius(context: AssetCheckExecutionContext, settings: CreditControlSettings,
                  state_store: StateStoreResource, credit_rules: RuleSet, plan: WritebackPlan) -> AssetCheckResult:
     limit = credit_rules.guards.max_new_blocks_percent
-    problem = blast_radius_problem(plan, limit, settings.approve)
-    if problem is not None:  # the writeback will not run: let the next run have the lock
-        state_store.store().release_lock(context.run.run_id)
-    return AssetCheckResult(passed=problem is None, severity=AssetCheckSeverity.ERROR, metadata={
+    mode = settings.writeback_mode()
+    if mode == "apply":  # a connector that cannot write fails here, not after an --approve (runs outside the CLI)
+        cannot = write_problem(settings.config().erp.kind)
+        problem = (f"{settings.config_path}: writeback apply: {cannot}; use dry-run or off" if cannot
+                   else blast_radius_problem(plan, limit, settings.approve))
+        if problem is not None:  # the writeback will not run: let the next run have the lock
+            state_store.store().release_lock(context.run.run_id)
+        severity = AssetCheckSeverity.ERROR
+    else:  # dry-run / off write nothing: a warning (downstream runs), erp_writeback records it for the report
+        problem = blast_radius_note(plan, limit)
+        severity = AssetCheckSeverity.WARN
+    return AssetCheckResult(passed=problem is None, severity=severity, metadata={
         "new_blocks": plan.new_blocks,
         "new_blocks_percent": round(plan.new_blocks_percent(), 2),
         "max_new_blocks_percent": float(limit),
         "approved": settings.approve,
+        "mode": mode,
         "message": problem or "within the guard",
     })
 
@@ -132,7 +143,8 @@ def build_blast_radius(partitions: PartitionsDefinition | None = None) -> AssetC
     return asset_check(
         asset="writeback_plan", name="blast_radius", blocking=True, partitions_def=partitions,
         additional_ins={"credit_rules": AssetIn("credit_rules")},
-        description="More new blocks than guards.max_new_blocks_percent halt the writeback unless approved.",
+        description=("More new blocks than guards.max_new_blocks_percent halt the writeback unless approved "
+                     "(in dry-run and off a warning: an apply of the plan would need --approve)."),
     )(_blast_radius)
 
 

@@ -23,6 +23,7 @@ from dagster import (
 
 from assets.extract import GROUP
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
+from etl.pipeline import blast_radius_note
 from etl.plan import PLAN_COLUMNS, WritebackPlan, unapplied
 from etl.rules import RuleSet
 from etl.store import StateStore
@@ -40,6 +41,8 @@ def erp_writeback(
     mode = settings.writeback_mode()
     store = state_store.store()
     applied: dict[str, int] = {}
+    # dry-run / off beyond the blast-radius guard: the run succeeds, its record says what an apply would need
+    note = None if mode == "apply" else blast_radius_note(writeback_plan, credit_rules.guards.max_new_blocks_percent)
     try:
         if mode == "apply":
             connector = erp.connector()
@@ -58,7 +61,7 @@ def erp_writeback(
                 store.journal_commit(context.run_id, company)
                 context.log.info(f"{company}: {applied[company]} change(s) applied")
         store.finish_run(context.run_id, "succeeded", ruleset_sha256=credit_rules.sha256,
-                         customers=writeback_plan.customers, changes=sum(applied.values()))
+                         customers=writeback_plan.customers, changes=sum(applied.values()), message=note)
     finally:
         store.release_lock(context.run_id)
     return MaterializeResult(metadata={
@@ -67,6 +70,8 @@ def erp_writeback(
         "applied": sum(applied.values()),
         **{f"applied_{company}": n for company, n in applied.items()},
         **{f"planned_{k}": n for k, n in writeback_plan.counts().items()},
+        "apply_needs_approve": note is not None,
+        **({"message": note} if note else {}),
     })
 
 

@@ -8,6 +8,13 @@ from etl.config import ConfigError, ErpConfig
 from etl.ports import ErpConnector
 
 SUPPORTED = ("demo", "erpnext", "files", "canonical", "sap_b1", "odoo")
+#: kinds whose connector only reads: its apply refuses, so an apply run is refused before it reads
+READ_ONLY = ("files",)
+
+
+def write_problem(kind: str) -> str | None:
+    """Why a connector kind cannot apply a plan to an ERP (one phrase), or None when it can."""
+    return f"the {kind} connector cannot write to an ERP" if kind in READ_ONLY else None
 
 
 def make_connector(erp: ErpConfig) -> ErpConnector:

@@ -14,9 +14,11 @@ from dagster import (
     BetaWarning,
     DagsterEventType,
     DagsterInstance,
+    DagsterRunStatus,
     ExecuteInProcessResult,
     InitLoggerContext,
     LoggerDefinition,
+    RunsFilter,
     logger,
     mem_io_manager,
 )
@@ -29,8 +31,9 @@ from dagster._core.storage.tags import (
 from assets.definitions import JOB_NAME, build_definitions
 from assets.failures import first_failure
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
-from etl.config import RunConfig, data_dir, load_config, new_sqlite_store
-from etl.store import StateStore
+from connectors import write_problem
+from etl.config import ConfigError, RunConfig, data_dir, load_config, new_sqlite_store
+from etl.store import StateStore, holder_gone, process_holder
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,25 @@ def dagster_home(config: RunConfig | None = None) -> Path:
 def _instance(config: RunConfig) -> DagsterInstance:
     # a persistent instance: run history and materializations for the UI, never a temporary one
     return DagsterInstance.from_config(str(dagster_home(config)))
+
+
+#: the process that executes a CLI run in-process (host:pid), so a later run can tell it died
+HOLDER_TAG = "creditctl/holder"
+
+
+def close_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Mark failed the CLI runs whose process died mid-run (killed, power loss) and free their pool
+    slots: such a run stays STARTED in the instance and keeps its erp_writeback slot, and every
+    later run would wait for that slot forever. Returns the run ids closed."""
+    closed = []
+    for run in instance.get_runs(RunsFilter(job_name=JOB_NAME, statuses=[DagsterRunStatus.STARTED,
+                                                                         DagsterRunStatus.STARTING])):
+        holder = run.tags.get(HOLDER_TAG)
+        if holder and holder_gone(holder):
+            instance.report_run_failed(run, f"creditctl: the process running it ({holder}) is gone")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            closed.append(run.run_id)
+    return closed
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:
@@ -96,6 +118,15 @@ def _progress_logger(on_step: Callable[[str], None]) -> LoggerDefinition:
     return _progress
 
 
+def _refuse_apply_without_write(config: RunConfig, config_path: Path, mode: str | None) -> None:
+    """An apply on a connector that cannot write is a config error, refused before anything is read
+    (not after the blast-radius guard asked for --approve)."""
+    problem = write_problem(config.erp.kind)
+    if problem is not None and (mode or config.writeback) == "apply":
+        setting = "--mode apply" if mode else "writeback: apply"
+        raise ConfigError(f"{config_path}: {setting}: {problem}; use dry-run or off")
+
+
 def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | None = None,
                 approve: bool = False, company: str | None = None, retries: int = 0,
                 retry_wait_seconds: float = 60.0, on_step: Callable[[str], None] | None = None) -> RunOutcome:
@@ -104,6 +135,7 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
     ``on_step`` is called with each step's key as it starts (progress for the CLI).
     """
     config = load_config(config_path)  # fail early with a clear line
+    _refuse_apply_without_write(config, config_path, mode)
     path = str(Path(config_path).resolve())
     resources = {
         "settings": CreditControlSettings(config_path=path, as_of=as_of.isoformat() if as_of else "",
@@ -131,8 +163,9 @@ def run_nightly(config_path: Path, *, as_of: dt.date | None = None, mode: str | 
     store_url = config.state_url()
     created = new_sqlite_store(store_url) is not None
     with _instance(config) as instance:
+        close_dead_runs(instance)
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet,
-                                        partition_key=company, tags=tags)
+                                        partition_key=company, tags={**tags, HOLDER_TAG: process_holder()})
     message = "" if result.success else failure_message(result)
     store = StateStore(store_url)
     try:

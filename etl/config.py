@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -15,7 +16,8 @@ WritebackMode = Literal["off", "dry-run", "apply"]
 
 
 class ConfigError(ValueError):
-    """A configuration problem, phrased as one line naming the file and the setting."""
+    """A configuration problem: one line per problem, each naming the file (line:column where known)
+    and the setting."""
 
 
 class _Model(BaseModel):
@@ -166,7 +168,12 @@ def load_config(path: str | Path) -> RunConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:  # the node tree too: every error is located at file:line:column
+            root = loader.get_single_node()
+            raw = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -175,12 +182,8 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: expected a mapping with keys erp, rules, writeback, ...")
     try:
         config = RunConfig.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{path}: {loc}: {msg}{more}") from exc
+    except ValidationError as exc:  # every problem, one line each, in file order
+        raise ConfigError("\n".join(_located_errors(path, root, exc))) from exc
     base = path.resolve().parent
     options = dict(config.erp.options)
     if "path" in options:
@@ -192,6 +195,43 @@ def load_config(path: str | Path) -> RunConfig:
     if config.data_dir is not None:
         update["data_dir"] = _resolve(base, config.data_dir)
     return config.model_copy(update=update)
+
+
+#: the model of each nested section, for the allowed keys of an unknown one
+_SECTIONS: dict[str, type[BaseModel]] = {"erp": ErpConfig}
+
+
+def _located_errors(path: Path, root: yaml.Node, exc: ValidationError) -> list[str]:
+    """``file:line:column: key.path: message`` for every validation error, sorted by position;
+    unknown keys with a did-you-mean (else the allowed keys), Literal fields with their values."""
+    from etl.rules.lint import node_position  # the rule lint's locator; imported only on errors
+
+    found = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        model = _SECTIONS.get(str(loc[0]), RunConfig) if len(loc) > 1 else RunConfig
+        if err["type"] == "extra_forbidden":
+            allowed = list(model.model_fields)
+            guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.5)
+            hint = f"did you mean '{guess[0]}'?" if guess else f"allowed: {', '.join(allowed)}"
+            found.append((node_position(root, loc, want_key=True), f"{where}: unknown key ({hint})"))
+            continue
+        field = model.model_fields.get(str(loc[-1])) if loc else None
+        choices = [str(c) for c in get_args(field.annotation)] \
+            if field is not None and get_origin(field.annotation) is Literal else []
+        if err["type"] == "literal_error" and choices:
+            guess = difflib.get_close_matches(str(err["input"]), choices, n=1, cutoff=0.6)
+            hint = f"; did you mean '{guess[0]}'?" if guess else ""
+            msg = f"{err['input']!r} is not one of {' | '.join(choices)}{hint}"
+        elif err["type"] == "value_error":  # our validators' own sentence, without pydantic's prefix
+            msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        elif err["type"] == "missing":
+            msg = "required key missing"
+        else:
+            msg = err["msg"]
+        found.append((node_position(root, loc), f"{where}: {msg}"))
+    return [f"{path}:{line}:{column}: {text}" for (line, column), text in sorted(found)]
 
 
 def dump_config(config: RunConfig, path: str | Path) -> None:

@@ -172,11 +172,13 @@ class LockHeld(RuntimeError):
     """Another run holds the writeback lock; the message says who and how to clear it."""
 
 
-def _holder() -> str:
+def process_holder() -> str:
+    """This process as a lock holder: ``host:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _holder_gone(holder: str) -> bool:
+def holder_gone(holder: str) -> bool:
+    """True when a ``host:pid`` holder is a process of this host that no longer exists."""
     host, _, pid = holder.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
@@ -275,12 +277,13 @@ class StateStore:
         return dict(row) if row else None
 
     def previous_run(self, run_id: str) -> dict | None:
-        """The latest succeeded run of the same companies that started before ``run_id``."""
+        """The latest succeeded APPLIED run of the same companies that started before ``run_id``:
+        what the ERP was last made to show (a dry-run wrote nothing, so it is never the one)."""
         this = self.run(run_id)
         if this is None:
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(select(runs).where(runs.c.status == "succeeded",
+            row = conn.execute(select(runs).where(runs.c.status == "succeeded", runs.c.mode == "apply",
                                                   runs.c.companies == this["companies"],
                                                   runs.c.started_at < this["started_at"])
                                .order_by(runs.c.started_at.desc()).limit(1)).mappings().first()
@@ -490,7 +493,7 @@ class StateStore:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(insert(locks), [
-                        {"name": n, "run_id": run_id, "acquired_at": _now(), "holder": _holder()} for n in names
+                        {"name": n, "run_id": run_id, "acquired_at": _now(), "holder": process_holder()} for n in names
                     ])
                 return
             except IntegrityError:
@@ -514,7 +517,7 @@ class StateStore:
         raise LockHeld(f"could not take the writeback lock for {', '.join(names)}: retry")
 
     def _stale(self, lock: dict) -> bool:
-        if _holder_gone(lock["holder"]):
+        if holder_gone(lock["holder"]):
             return True
         run = self.run(lock["run_id"])
         return run is not None and run["status"] != "running"

@@ -63,7 +63,7 @@ def test_config_with_unknown_key(tmp_path: Path, capsys, monkeypatch) -> None:
     )
     result = run_cli(capsys, monkeypatch, "run", "--config", str(config))
     assert result.code == 2
-    assert result.err.strip() == f"error: {config}: writebak: unknown key"
+    assert result.err.strip() == f"error: {config}:4:1: writebak: unknown key (did you mean 'writeback'?)"
 
 
 def test_missing_config_file(tmp_path: Path, capsys, monkeypatch) -> None:

@@ -53,3 +53,48 @@ def test_bad_configs_name_the_setting(tmp_path: Path, text: str, message: str) -
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")) as info:
         load_config(_write(tmp_path, text))
     assert "\n" not in str(info.value)
+
+
+BROKEN = """\
+erp:
+  kind: erpnxt
+  option: {prepayment_terms: Prepayment}
+rules: []
+writebak: apply
+writeback: dryrun
+timezone: Mars/Olympus
+"""
+
+
+def test_every_config_error_at_once_located_with_did_you_mean_and_allowed_values(tmp_path: Path) -> None:
+    path = _write(tmp_path, BROKEN)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).splitlines() == [
+        f"{path}:2:3: erp.companies: required key missing",
+        f"{path}:2:9: erp.kind: 'erpnxt' is not one of erpnext | odoo | sap_b1 | canonical | files | demo; "
+        "did you mean 'erpnext'?",
+        f"{path}:3:3: erp.option: unknown key (did you mean 'options'?)",
+        f"{path}:4:8: rules: List should have at least 1 item after validation, not 0",
+        f"{path}:5:1: writebak: unknown key (did you mean 'writeback'?)",
+        f"{path}:6:12: writeback: 'dryrun' is not one of off | dry-run | apply; did you mean 'dry-run'?",
+        f"{path}:7:11: timezone: unknown timezone 'Mars/Olympus' (use an IANA name such as Europe/Berlin)",
+    ]
+
+
+def test_an_unknown_key_nothing_like_an_allowed_one_lists_the_allowed_keys(tmp_path: Path) -> None:
+    path = _write(tmp_path, "erp: {kind: demo, companies: [A], zzz: 1}\nrules: [r.yaml]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}:1:35: erp.zzz: unknown key (allowed: kind, url_env, companies, options)"
+
+
+def test_the_cli_prints_each_config_error_on_its_own_line_with_exit_2(tmp_path: Path, capsys, monkeypatch) -> None:
+    from tests.cli_helpers import run_cli
+
+    path = _write(tmp_path, BROKEN)
+    result = run_cli(capsys, monkeypatch, "run", "--config", str(path))
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 7 and all(line.startswith(f"error: {path}:") for line in lines), result.err
+    assert f"error: {path}:5:1: writebak: unknown key (did you mean 'writeback'?)" in lines

@@ -24,3 +24,18 @@ def test_every_kind_of_the_config_has_a_connector() -> None:
     from etl.config import ErpKind
 
     assert set(get_args(ErpKind)) == set(SUPPORTED)
+
+
+def test_read_only_kinds_cannot_apply_and_say_so(tmp_path) -> None:
+    import pandas as pd
+
+    from connectors import READ_ONLY, write_problem
+    from etl.ports import ConnectorError
+
+    assert set(READ_ONLY) <= set(SUPPORTED)
+    for kind in READ_ONLY:
+        connector = make_connector(ErpConfig(kind=kind, companies=["A"], options={"path": str(tmp_path)}))
+        with pytest.raises(ConnectorError, match="cannot change an ERP"):
+            connector.apply("A", pd.DataFrame())
+        assert write_problem(kind) == f"the {kind} connector cannot write to an ERP"
+    assert all(write_problem(kind) is None for kind in SUPPORTED if kind not in READ_ONLY)

@@ -351,3 +351,47 @@ def test_columns_in_any_order_and_booleans_in_any_case(tmp_path) -> None:
     assert q.empty and len(valid) == 8
     assert valid.set_index("customer_id").loc[["C1", "C2"], ["is_blocked", "on_prepayment"]].values.tolist() == [
         [True, False], [False, False]]
+
+
+# --------------------------------------------------------------------------- writeback: apply
+
+
+def _files_config(tmp_path: Path, folder: Path, writeback: str) -> Path:
+    config = tmp_path / "creditctl.yaml"
+    config.write_text(f"erp: {{kind: files, companies: [DE01], options: {{path: {folder}}}}}\n"
+                      f"rules: [{folder / 'rules.yaml'}]\nwriteback: {writeback}\n")
+    return config
+
+
+@pytest.mark.parametrize(("writeback", "args", "setting"), [
+    ("apply", (), "writeback: apply"),
+    ("dry-run", ("--mode", "apply"), "--mode apply"),
+    ("apply", ("--approve",), "writeback: apply"),
+])
+def test_an_apply_on_a_files_config_is_refused_before_anything_is_read(
+        tmp_path, capsys, monkeypatch, writeback: str, args: tuple[str, ...], setting: str) -> None:
+    folder = _copy(tmp_path)
+    state = tmp_path / "state"
+    monkeypatch.setenv("CREDITCTL_DATA_DIR", str(state))
+    config = _files_config(tmp_path, folder, writeback)
+    read: list[str] = []
+    original = FilesConnector._read
+    monkeypatch.setattr(FilesConnector, "_read", lambda self, entity: read.append(entity) or original(self, entity))
+    result = run_cli(capsys, monkeypatch, "run", "--config", str(config), "--as-of", "2026-06-30", *args)
+    assert result.code == 2, result.out + result.err
+    assert result.err.strip() == (f"error: {config}: {setting}: the files connector cannot write to an ERP; "
+                                  "use dry-run or off")
+    assert read == [] and not (state / "runs").exists() and not (state / "state.sqlite").exists()
+
+
+def test_a_dagster_apply_of_a_files_config_fails_on_the_connector_not_on_the_approval(tmp_path) -> None:
+    from tests.writeback_helpers import Demo
+
+    config = _files_config(tmp_path, _copy(tmp_path), "apply")
+    result = Demo(config).materialize(as_of=AS_OF)
+    assert not result.success
+    (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "blast_radius"]
+    assert not check.passed
+    assert check.metadata["message"].value == (f"{config}: writeback apply: the files connector cannot write to "
+                                               "an ERP; use dry-run or off")
+    assert not result.asset_materializations_for_node("erp_writeback")

@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from pathlib import Path
+
+import pandas as pd
+import pytest
 
 from assets.resources import lock_names
 from assets.writeback import erp_writeback
@@ -113,3 +117,51 @@ def test_dry_run_reports_what_it_planned(capsys, monkeypatch) -> None:
     assert "changes written: 0" in result.out and "changes planned: 0" not in result.out
     assert "plan.csv" in result.out
     assert same_state(before, demo.state())
+
+
+@pytest.mark.parametrize("mode", ["dry-run", "off"])
+def test_a_dry_run_beyond_the_blast_radius_succeeds_and_says_an_apply_needs_approve(
+        tmp_path: Path, capsys, monkeypatch, mode: str) -> None:
+    demo = make_demo(60)
+    demo.use_rules(BLOCK_ALL, tmp_path)
+    before = demo.state()
+    monkeypatch.chdir(ROOT)
+    result = run_cli(capsys, monkeypatch, "run", "--config", str(demo.config_path), "--mode", mode,
+                     "--as-of", AS_OF.isoformat())
+    assert result.code == 0, result.err
+    blocks = int((~before[0]["is_blocked"]).sum())
+    note = re.search(rf"{mode}: (an apply of this plan would need --approve: (\d+) new blocks "
+                     r"\((\d+\.\d)% of (\d+) customers\) exceed guards\.max_new_blocks_percent 5)\n", result.out)
+    assert note is not None, result.out
+    assert int(note.group(2)) == blocks and float(note.group(3)) == round(100 * blocks / int(note.group(4)), 1)
+    assert f"{mode}: nothing was written to the ERP" in result.out
+    assert same_state(before, demo.state())
+    # the plan and the report are written, and the run's record carries the note (the report shows it)
+    run_id = re.search(r"run id: (\S+)", result.out).group(1)
+    plan = pd.read_csv(re.search(r"plan: (\S+)", result.out).group(1), dtype=str)
+    assert (plan["change"] == "block").sum() == blocks
+    report = Path(re.search(r"report: (\S+)", result.out).group(1)).read_text(encoding="utf-8")
+    assert note.group(1) in report
+    store = demo.store()
+    try:
+        run = store.run(run_id)
+        assert (run["status"], run["mode"], run["message"]) == ("succeeded", mode, note.group(1))
+        assert store.audit().empty and store.locks() == []
+    finally:
+        store.dispose()
+
+
+def test_the_blast_radius_check_of_a_dry_run_warns_and_the_writeback_metadata_says_so(tmp_path: Path) -> None:
+    from dagster import AssetCheckSeverity
+
+    demo = make_demo(60)
+    demo.use_rules(BLOCK_ALL, tmp_path)
+    result = demo.materialize(mode="dry-run")
+    assert result.success
+    (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "blast_radius"]
+    assert not check.passed and check.severity == AssetCheckSeverity.WARN
+    assert check.metadata["message"].value.startswith("an apply of this plan would need --approve: ")
+    (written,) = result.asset_materializations_for_node("erp_writeback")
+    assert written.metadata["apply_needs_approve"].value is True
+    assert written.metadata["message"].value == check.metadata["message"].value
+    assert result.asset_materializations_for_node("credit_report")

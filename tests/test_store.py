@@ -181,6 +181,25 @@ def test_cli_store_upgrade_reports_the_revisions(url: str, capsys, monkeypatch) 
     assert again.code == 0 and "already at revision 0002" in again.out
 
 
+def test_cli_store_upgrade_names_the_store_it_upgraded_with_its_password_hidden(
+        pg_url: str, capsys, monkeypatch) -> None:
+    from sqlalchemy.engine import make_url
+
+    from tests.cli_helpers import run_cli
+
+    url = make_url(pg_url).set(password="s3cret-pw")
+    monkeypatch.setenv("CREDITCTL_STATE_URL", url.render_as_string(hide_password=False))
+    shown = url.render_as_string(hide_password=True)
+    assert "***" in shown
+    first = run_cli(capsys, monkeypatch, "store", "upgrade")
+    assert first.code == 0, first.err
+    assert first.out.strip() == f"state store {shown} upgraded from revision (empty) to 0002"
+    again = run_cli(capsys, monkeypatch, "store", "upgrade")
+    assert again.code == 0, again.err
+    assert again.out.strip() == f"state store {shown} already at revision 0002"
+    assert "s3cret-pw" not in first.out + first.err + again.out + again.err
+
+
 def test_ensure_run_records_a_run_once(store: StateStore) -> None:
     store.ensure_run("r-1", "apply", dt.date(2026, 11, 28), ["C1"])
     store.finish_run("r-1", "failed", message="boom")
