@@ -9,8 +9,10 @@ from etl.report import load_report_data, render_report
 
 
 @asset(group_name=GROUP, kinds={"html"}, deps=[erp_writeback],
-       description="The credit manager's report of this run: summary, changes since the last run, "
-                   "decisions with reasons, aging and top-exposure charts, validation.")
+       description="The credit manager's report of this run: whom to call first (new blocks, holds and "
+                   "prepayments by exposure at risk), figures per company currency, changes since the last "
+                   "applied run in words, planned and written changes, decisions with reasons, aging and "
+                   "top-exposure charts, validation.")
 def credit_report(context: AssetExecutionContext, settings: CreditControlSettings,
                   state_store: StateStoreResource) -> MaterializeResult:
     folder = settings.run_dir(context.run_id)

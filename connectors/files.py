@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from etl.decisions import DECISION_COLUMNS
 from etl.extract import Extract
 from etl.ports import ConnectorError, ErpProvenance
 from validation.contracts import ENTITIES, columns
@@ -141,8 +142,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def write_decisions(decisions: pd.DataFrame, path: Path) -> None:
-    """Decisions as SPEC §9 CSV: booleans true/false, empty = null, sorted by company, customer."""
-    out = decisions.sort_values(["company", "customer_id"], kind="stable").copy()
+    """Decisions as SPEC §9 CSV: the §6.1 columns without run_id (so not the ``name`` the
+    pipeline adds for people), booleans true/false, empty = null, sorted by company, customer."""
+    spec_columns = [c for c in DECISION_COLUMNS if c != "run_id"]
+    out = decisions.sort_values(["company", "customer_id"], kind="stable")[spec_columns].copy()
     for name in out.columns:
         if out[name].dtype == bool:
             out[name] = out[name].map({True: "true", False: "false"})

@@ -248,7 +248,7 @@ def simulate(
     from connectors import make_connector
     from etl.config import load_config
     from etl.extract import Extract
-    from etl.plan import tool_owned
+    from etl.provenance import resolve_provenance
     from etl.rules import load_ruleset
     from etl.simulate import simulate_rules
 
@@ -270,17 +270,22 @@ def simulate(
         extract = Extract(**{e: getattr(connector, f"read_{e}")(companies) for e in Extract.entities()})
     store = _store(config)
     try:
-        owned = tool_owned(store.audit(companies=companies))
+        provenance = resolve_provenance(store.audit(companies=companies), companies, connector.read_provenance,
+                                        store=f"the state store {_shown(store.url)}")
         active = store.overrides(companies=companies, active_on=date)
     finally:
         store.dispose()
+    if provenance.problem:  # read-only here: the limits' base is then the ERP's limit
+        err.print(f"warning: {provenance.problem}", style="bold yellow", highlight=False, markup=False, soft_wrap=True)
     with err.status("evaluating both rule sets"):
-        _, diff = simulate_rules(extract, baseline_rules, candidate_rules, date, owned, active)
+        _, diff = simulate_rules(extract, baseline_rules, candidate_rules, date, provenance.owned, active)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     diff.rows.to_csv(out_path, index=False)
-    table = Table("difference", "customers", "exposure", title=f"Candidate vs baseline rules, as of {date}")
+    # per company currency: EUR and USD exposures are never added up
+    table = Table("difference", "currency", "customers", "exposure",
+                  title=f"Candidate vs baseline rules, as of {date} (exposure in company currency)")
     for row in diff.summary().itertuples():
-        table.add_row(row.change, str(row.customers), f"{row.exposure:,.2f}")
+        table.add_row(row.change, row.company_currency or "?", str(row.customers), f"{row.exposure:,.2f}")
     out.print(table)
     out.print(f"{len(diff.rows)} customer(s) decided differently; nothing was written to the ERP", soft_wrap=True)
     out.print(f"details: {out_path}", soft_wrap=True, highlight=False)
@@ -422,17 +427,33 @@ def audit(
     company: Annotated[str | None, typer.Option("--company", metavar="COMPANY", help="Only this company.")] = None,
 ) -> None:
     """What this tool changed in the ERP (and every override change): when, why, by which rules."""
+    from etl.config import data_dir, load_config
+    from etl.names import names_from_run_folders
+
     store = _store(config)
     try:
         rows = store.audit(companies=[company] if company else None, customer_id=customer, run_id=run_id)
+        # the store keeps ids; the names are in the run folders: the listed runs' (newest first), then for
+        # the rest (an override's customer, a run folder cleaned up) the latest run that decided the company
+        runs_root = data_dir(load_config(config) if config else None) / "runs"
+        wanted = set(zip(rows["company"], rows["customer_id"], strict=True))
+        names = names_from_run_folders((runs_root / r for r in dict.fromkeys(reversed(rows["run_id"].tolist()))),
+                                       wanted)
+        unnamed = sorted({c for c, _ in wanted - names.keys()})
+        if unnamed:
+            latest = (store.known_customers(c)[0] for c in unnamed)
+            for key, name in names_from_run_folders((runs_root / r for r in latest if r), wanted).items():
+                names.setdefault(key, name)
     finally:
         store.dispose()
     # one line per row, unwrapped: readable in a narrow terminal and greppable
     for r in rows.itertuples():
         change = f"{r.change} (recovered)" if bool(r.recovered) else r.change
+        name = names.get((r.company, r.customer_id))
+        named = f" ({name})" if name else ""
         order = f" order {r.order_id}" if r.order_id else ""
         ruleset = f"  ruleset {r.ruleset_sha256[:12]}" if r.ruleset_sha256 else ""
-        out.print(f"{str(r.applied_at)[:19]}  run {r.run_id}  {r.company}/{r.customer_id}{order}  {change}: "
+        out.print(f"{str(r.applied_at)[:19]}  run {r.run_id}  {r.company}/{r.customer_id}{named}{order}  {change}: "
                   f"{r.before or '-'} -> {r.after or '-'}  rules {r.rule_ids or '-'}  why: {r.reason}{ruleset}",
                   soft_wrap=True, highlight=False, markup=False)
     out.print(f"{len(rows)} audit row(s)")
@@ -641,6 +662,8 @@ def _print_summary(run_id: str, store_url: str, folder: Path) -> None:
     ]
     if mode != "apply":
         lines.insert(2, f"{mode}: nothing was written to the ERP; review the plan in {plan_path}")
+        if run_row.get("message"):  # e.g. beyond the blast-radius guard: an apply would need --approve
+            lines.insert(3, f"[bold yellow]{mode}: {escape(str(run_row['message']))}[/]")
     for line in lines:  # paths unwrapped, so they can be copied
         out.print(line, soft_wrap=True, highlight=False)
 

@@ -25,7 +25,7 @@ class Evaluation:
     validated: ValidatedExtract
     positions: pd.DataFrame  # SPEC §4, with risk_score / risk_grade
     fired: pd.DataFrame  # company, customer_id, rule_id
-    decisions: pd.DataFrame  # SPEC §6.1 without run_id
+    decisions: pd.DataFrame  # SPEC §6.1 without run_id, then name (decide_all)
     quarantine: pd.DataFrame  # validation and FX quarantine together
 
 
@@ -37,20 +37,48 @@ def positions_for(validated: ValidatedExtract, as_of: dt.date,
     provenance) gives ``base_credit_limit``, the limit before this tool's own cuts, which
     ``by_percent`` is taken from (so a cut is never compounded). Without ``owned`` the base is
     the ERP's limit.
+
+    For people (the run folder's CSVs, the report), the positions end with two columns that are
+    no rule vocabulary: ``name`` (the customer's, from customers) and ``company_currency`` (the
+    currency every amount of the row is in, from companies).
     """
     result = compute_positions(validated.extract, as_of, incomplete=validated.incomplete_customers())
     positions = result.positions
     if owned is not None:
         positions = positions.assign(base_credit_limit=base_limits(positions, owned).to_numpy())
+    positions = with_labels(positions, validated.extract)
     quarantine = pd.concat([validated.quarantine, result.quarantine], ignore_index=True)[QUARANTINE_COLUMNS]
     return positions, quarantine
+
+
+def with_labels(positions: pd.DataFrame, extract: Extract) -> pd.DataFrame:
+    """``positions`` plus ``name`` and ``company_currency`` as the last columns ('' when unknown)."""
+    keys = ["company", "customer_id"]
+    names = extract.customers[keys + ["name"]].drop_duplicates(keys)
+    currencies = extract.companies[["company", "currency"]].drop_duplicates("company").rename(
+        columns={"currency": "company_currency"})
+    labelled = (positions.drop(columns=["name", "company_currency"], errors="ignore")
+                .merge(names, on=keys, how="left").merge(currencies, on="company", how="left"))
+    labelled.index = positions.index
+    return labelled.assign(name=labelled["name"].fillna("").astype(str),
+                           company_currency=labelled["company_currency"].fillna("").astype(str))
 
 
 def decide_all(positions: pd.DataFrame, ruleset: RuleSet,
                as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Rules over positions -> (scored positions, fired rules, decisions), at the fixed point
-    (etl.decisions.evaluate_decisions): scored positions and fired rules are the last evaluation's."""
-    return evaluate_decisions(positions, ruleset, as_of)
+    (etl.decisions.evaluate_decisions): scored positions and fired rules are the last evaluation's.
+
+    When the positions carry ``name`` (:func:`positions_for`), the decisions end with it too: the
+    run folder's decisions.csv and plan.csv show whom a decision is about. It is no SPEC §6.1
+    column: the state store and `creditctl evaluate`'s CSV leave it out."""
+    scored, fired, decisions = evaluate_decisions(positions, ruleset, as_of)
+    if "name" in positions.columns:
+        keys = ["company", "customer_id"]
+        decisions = decisions.merge(positions[keys + ["name"]].drop_duplicates(keys), on=keys, how="left",
+                                    validate="one_to_one")
+        decisions["name"] = decisions["name"].fillna("").astype(str)
+    return scored, fired, decisions
 
 
 def evaluate(extract: Extract, ruleset: RuleSet, as_of: dt.date,
@@ -123,17 +151,33 @@ def previous_customer_count(last_run: dict | None, companies: list[str] | tuple[
     return int(last_run["customers"])
 
 
+def _blast_radius_excess(plan: WritebackPlan, max_new_blocks_percent: float) -> str | None:
+    """How far the plan's new blocks exceed the guard (count and share), or None within it."""
+    share = plan.new_blocks_percent()
+    if share <= max_new_blocks_percent:
+        return None
+    return (f"{plan.new_blocks} new blocks ({share:.1f}% of {plan.customers} customers) exceed "
+            f"guards.max_new_blocks_percent {max_new_blocks_percent:g}")
+
+
 def blast_radius_problem(plan: WritebackPlan, max_new_blocks_percent: float, approved: bool) -> str | None:
     """The blast-radius guard: too many new blocks halt the writeback unless approved."""
-    share = plan.new_blocks_percent()
-    if share > max_new_blocks_percent and not approved:
-        return (f"{plan.new_blocks} new blocks ({share:.1f}% of {plan.customers} customers) exceed "
-                f"guards.max_new_blocks_percent {max_new_blocks_percent:g}: review the plan, then rerun "
-                f"with --approve to apply it")
+    excess = _blast_radius_excess(plan, max_new_blocks_percent)
+    if excess is not None and not approved:
+        return f"{excess}: review the plan, then rerun with --approve to apply it"
     return None
 
 
+def blast_radius_note(plan: WritebackPlan, max_new_blocks_percent: float) -> str | None:
+    """For a run that writes nothing (dry-run, off): that an apply of this plan would need --approve.
+
+    The guard halts only an apply; a dry-run beyond it succeeds and says so (an approval is given
+    per run, so even a dry-run with --approve says it)."""
+    excess = _blast_radius_excess(plan, max_new_blocks_percent)
+    return None if excess is None else f"an apply of this plan would need --approve: {excess}"
+
+
 __all__ = [
-    "Evaluation", "blast_radius_problem", "customer_drop_problem", "decide_all",
+    "Evaluation", "blast_radius_note", "blast_radius_problem", "customer_drop_problem", "decide_all",
     "evaluate", "extract_guard_problems", "positions_for", "previous_customer_count", "quarantine_percent",
 ]

@@ -9,6 +9,9 @@ import pandas as pd
 
 #: one row per ERP change
 PLAN_COLUMNS = ["company", "customer_id", "change", "order_id", "before", "after", "rule_ids", "reason"]
+#: a plan's rows as built and written to the run folder's plan.csv: PLAN_COLUMNS, then the
+#: customer's name for people (connectors and the journal take PLAN_COLUMNS only)
+PLAN_FILE_COLUMNS = [*PLAN_COLUMNS, "name"]
 
 #: what a plan row asks the connector to do
 #:   block / unblock              customer blocked for new orders
@@ -37,7 +40,7 @@ _CENT = 0.005
 class WritebackPlan:
     """The changes one run would write, plus what the blast-radius guard needs."""
 
-    changes: pd.DataFrame  # PLAN_COLUMNS
+    changes: pd.DataFrame  # PLAN_FILE_COLUMNS
     customers: int  # customers with a decision
 
     def counts(self) -> dict[str, int]:
@@ -208,7 +211,11 @@ def build_plan(
                .sort_values(["company", "customer_id", "_o", "order_id"], kind="stable")
                .drop(columns="_o").reset_index(drop=True))
     changes["order_id"] = changes["order_id"].fillna("")
-    return WritebackPlan(changes[PLAN_COLUMNS], customers=len(decisions))
+    # whom each change is about, for people reading plan.csv ('' when the decisions carry no name)
+    names = decisions[keys + ["name"]] if "name" in decisions.columns else decisions[keys].assign(name="")
+    changes = changes.merge(names.drop_duplicates(keys), on=keys, how="left")
+    changes["name"] = changes["name"].fillna("").astype(object)
+    return WritebackPlan(changes[PLAN_FILE_COLUMNS], customers=len(decisions))
 
 
 def unapplied(changes: pd.DataFrame, state_customers: pd.DataFrame, state_orders: pd.DataFrame) -> pd.DataFrame:

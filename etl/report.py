@@ -1,7 +1,9 @@
 """The run report a credit manager reads in the morning: one self-contained HTML file.
 
 Charts are PNGs embedded as data URIs, so the file opens in a browser or a mail client without
-any other file or network access.
+any other file or network access. It opens with the worklist (whom to call first), says every
+change in words, and shows money per company currency: amounts in different currencies are
+never added up.
 """
 
 from __future__ import annotations
@@ -16,13 +18,38 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, never a screen
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from etl.decisions import ACTIONS  # noqa: E402
 from etl.simulate import diff_decisions  # noqa: E402
 from etl.store import StateStore  # noqa: E402
 
 BUCKETS = ["not_due", "overdue_1_30", "overdue_31_60", "overdue_61_90", "overdue_91_plus"]
+KEYS = ["company", "customer_id"]
+
+#: a decision's action in words, and its colour in the top-exposure chart (hex, word)
+ACTION_WORDS = {"block": "block", "hold": "hold orders", "require_prepayment": "prepayment",
+                "reduce_limit": "limit cut", "review": "review", "none": "no action"}
+ACTION_COLOURS = {"block": ("#c0392b", "red"), "hold": ("#e67e22", "orange"),
+                  "require_prepayment": ("#f1c40f", "yellow"), "reduce_limit": ("#8e44ad", "purple"),
+                  "review": ("#2980b9", "blue"), "none": ("#95a5a6", "grey")}
+
+#: the plan's changes that newly restrict a customer: the worklist, most severe first (as written)
+RESTRICTIONS = {"block": "blocked", "hold_order": "orders held", "set_prepayment": "put on prepayment"}
+#: the same, planned but not written (a dry-run, a failed run)
+PLANNED_RESTRICTIONS = {"block": "block", "hold_order": "hold orders", "set_prepayment": "prepayment"}
+
+#: a difference between two runs' decisions (etl.simulate.DELTAS) in words
+DELTA_WORDS = {
+    "newly_blocked": "blocked", "released_block": "block lifted",
+    "newly_held": "orders held", "released_hold": "order hold lifted",
+    "newly_prepayment": "put on prepayment", "released_prepayment": "prepayment lifted",
+    "limit_cut": "credit limit cut", "limit_cut_less": "credit limit cut smaller or lifted",
+    "rules_changed": "other rules apply",
+}
 
 
 @dataclass(frozen=True)
@@ -31,22 +58,39 @@ class RunReportData:
 
     run: dict  # the runs row
     decisions: pd.DataFrame  # SPEC §6.1
-    positions: pd.DataFrame  # SPEC §4 (may be empty when the run folder is gone)
-    previous: pd.DataFrame | None  # the previous run's decisions, for "what changed"
+    positions: pd.DataFrame  # SPEC §4 plus name, company_currency (may be empty when the run folder is gone)
+    previous: pd.DataFrame | None  # the compared run's decisions, for "what changed"
     audit: pd.DataFrame  # the changes written by this run
-    plan: pd.DataFrame  # the planned changes (PLAN_COLUMNS)
+    plan: pd.DataFrame  # the planned changes (etl.plan.PLAN_FILE_COLUMNS)
     quarantine: pd.DataFrame  # QUARANTINE_COLUMNS
+    previous_run: dict | None = None  # the runs row ``previous`` belongs to: the last applied run before
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart as drawn: the PNG, what it shows in words, its legend entries and value-axis labels."""
+
+    src: str  # data:image/png;base64,...
+    alt: str  # what the chart shows, legend included, in words
+    legend: tuple[str, ...]  # the legend's entries, read back from the drawn legend
+    value_ticks: tuple[str, ...]  # the labels of the amount axis as drawn
+    offset: str  # the amount axis' offset/exponent text ('' = none: the labels are the amounts)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
     """A run-folder CSV; empty when the folder no longer has it."""
     if not path.is_file():
         return pd.DataFrame()
-    return pd.read_csv(path, dtype={"customer_id": str, "company": str, "order_id": str, "key": str})
+    return pd.read_csv(path, dtype={"customer_id": str, "company": str, "order_id": str, "key": str,
+                                    "name": str, "company_currency": str})
 
 
 def load_report_data(store: StateStore, run_id: str, folder: Path) -> RunReportData | None:
-    """The report's inputs: the run's rows in the state store and the files in its run folder."""
+    """The report's inputs: the run's rows in the state store and the files in its run folder.
+
+    "What changed" compares with the last applied run of the same companies (StateStore.previous_run),
+    never a dry-run: a dry-run's decisions were never written to the ERP.
+    """
     run = store.run(run_id)
     if run is None:
         return None
@@ -59,103 +103,360 @@ def load_report_data(store: StateStore, run_id: str, folder: Path) -> RunReportD
         audit=store.audit(run_id=run_id),
         plan=_read_csv(folder / "plan.csv"),
         quarantine=_read_csv(folder / "quarantine.csv"),
+        previous_run=previous,
     )
 
 
-def _png(fig: plt.Figure) -> str:
+# --- formatting ---------------------------------------------------------------------------------
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def money(value: object, currency: str = "") -> str:
+    """``12,345.67 EUR``; '' when there is no amount."""
+    if _missing(value):
+        return ""
+    return f"{float(value):,.2f} {currency}".strip()
+
+
+def _text(value: object) -> str:
+    return "" if _missing(value) else str(value)
+
+
+def customer_label(name: object, customer_id: object) -> str:
+    """``Name (ID)``, or the id alone when the name is unknown."""
+    name, customer_id = _text(name).strip(), _text(customer_id)
+    return f"{name} ({customer_id})" if name and name != customer_id else customer_id
+
+
+def _short(name: object, width: int = 28) -> str:
+    text = _text(name)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _thousands(value: float, _pos: object = None) -> str:
+    return f"{value:,.0f}"
+
+
+def change_words(change: str, order_id: object, before: object, after: object, currency: str = "") -> str:
+    """One planned or written ERP change (etl.plan.CHANGES) in words."""
+    order = _text(order_id)
+    if change == "block":
+        return "block the customer"
+    if change == "unblock":
+        return "lift the block"
+    if change == "hold_order":
+        return f"hold order {order}"
+    if change == "release_order":
+        return f"release order {order}"
+    if change == "set_prepayment":
+        was = _text(before)
+        return "put on prepayment" + (f" (terms were {was})" if was else "")
+    if change == "unset_prepayment":
+        back = _text(after)
+        return "end prepayment" + (f", terms back to {back}" if back else "")
+    if change == "set_limit":
+        old = pd.to_numeric(pd.Series([before]), errors="coerce").iloc[0]
+        new = pd.to_numeric(pd.Series([after]), errors="coerce").iloc[0]
+        return f"credit limit {money(old, currency) or 'none'} → {money(new, currency)}"
+    return change.replace("_", " ")
+
+
+# --- the customers of the run, with the figures the report shows ---------------------------------
+def customer_frame(decisions: pd.DataFrame, positions: pd.DataFrame, plan: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per decision: KEYS, action, reasons, name, currency (the company's), exposure,
+    overdue_amount, over_limit_amount and at_risk (overdue + over limit), all in company currency."""
+    cols = ["action", "reasons", "rule_ids"]
+    data = decisions[KEYS + [c for c in cols if c in decisions.columns]].copy()
+    figures = ["exposure", "overdue_amount", "over_limit_amount"]
+    if not positions.empty:
+        pos = positions[KEYS + [c for c in [*figures, "name", "company_currency"] if c in positions.columns]]
+        data = data.merge(pos.drop_duplicates(KEYS), on=KEYS, how="left")
+    for column in figures:
+        data[column] = pd.to_numeric(data[column], errors="coerce") if column in data else np.nan
+    names = data["name"] if "name" in data else pd.Series("", index=data.index)
+    if plan is not None and not plan.empty and "name" in plan.columns:  # the plan names whom it changes
+        from_plan = plan.drop_duplicates(KEYS).set_index(KEYS)["name"]
+        named = pd.MultiIndex.from_frame(data[KEYS]).map(lambda k: from_plan.get(k, ""))
+        names = names.where(names.fillna("").astype(str) != "", pd.Series(named, index=data.index))
+    data["name"] = names.fillna("").astype(str)
+    currency = data["company_currency"] if "company_currency" in data else pd.Series("", index=data.index)
+    data["currency"] = currency.fillna("").astype(str)
+    data["at_risk"] = data["overdue_amount"] + data["over_limit_amount"].fillna(0.0)
+    return data
+
+
+def worklist(plan: pd.DataFrame, customers: pd.DataFrame, words: dict[str, str] = RESTRICTIONS) -> pd.DataFrame:
+    """Whom to call first: customers this run newly blocks, holds orders of or puts on prepayment
+    (per its plan), by exposure at risk (overdue + over limit, company currency), largest first.
+
+    Columns: KEYS, name, currency, restrictions (words), orders (held order ids), reasons,
+    overdue_amount, exposure, over_limit_amount, at_risk.
+    """
+    out_cols = [*KEYS, "name", "currency", "restrictions", "orders", "reasons", "overdue_amount", "exposure",
+                "over_limit_amount", "at_risk"]
+    if plan.empty or "change" not in plan.columns:
+        return pd.DataFrame(columns=out_cols)
+    new = plan[plan["change"].isin(list(RESTRICTIONS))]
+    if new.empty:
+        return pd.DataFrame(columns=out_cols)
+    order = list(RESTRICTIONS)
+    per = new.groupby(KEYS, sort=False).agg(
+        restrictions=("change", lambda s: ", ".join(words[c] for c in order if c in set(s))),
+        orders=("order_id", lambda s: ", ".join(sorted({str(o) for o in s if not _missing(o) and str(o)}))),
+    ).reset_index()
+    merged = per.merge(customers, on=KEYS, how="left")
+    if "name" in new.columns:  # a customer the decisions do not show: the plan's own name
+        plan_names = new.drop_duplicates(KEYS).set_index(KEYS)["name"]
+        fallback = pd.MultiIndex.from_frame(merged[KEYS]).map(lambda k: plan_names.get(k, ""))
+        merged["name"] = merged["name"].where(merged["name"].fillna("") != "", pd.Series(fallback, index=merged.index))
+    merged["name"] = merged["name"].fillna("").astype(str)
+    merged["currency"] = merged["currency"].fillna("").astype(str)
+    merged["reasons"] = merged["reasons"].fillna("").astype(str)
+    merged = merged.sort_values(["at_risk", "exposure", "company", "customer_id"],
+                                ascending=[False, False, True, True], na_position="last", kind="stable")
+    return merged[out_cols].reset_index(drop=True)
+
+
+# --- charts ---------------------------------------------------------------------------------------
+def _draw(fig: plt.Figure, legend, value_axes: list) -> tuple[str, tuple[str, ...], tuple[str, ...], str]:  # noqa: ANN001
+    """Draw the figure once; read back what a reader sees (legend, amount labels, offset); PNG it."""
+    fig.canvas.draw()
+    entries = tuple(t.get_text() for t in legend.get_texts()) if legend is not None else ()
+    ticks: list[str] = []
+    offsets: list[str] = []
+    for axis in value_axes:
+        ticks += [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+        offsets.append(axis.get_offset_text().get_text())
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    src = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return src, entries, tuple(ticks), "".join(offsets)
 
 
-def aging_chart(positions: pd.DataFrame) -> str | None:
-    """Receivables per aging bucket and company (company currency), as a PNG data URI."""
+def _currencies(positions: pd.DataFrame) -> pd.Series:
+    if "company_currency" in positions.columns:
+        return positions["company_currency"].fillna("").astype(str)
+    return pd.Series("", index=positions.index)
+
+
+def aging_chart(positions: pd.DataFrame) -> Chart | None:
+    """Receivables per aging bucket and company, each in its company currency."""
     if positions.empty:
         return None
-    totals = positions.groupby("company")[BUCKETS].sum()
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    data = positions.assign(_currency=_currencies(positions))
+    totals = data.groupby(["company", "_currency"])[BUCKETS].sum()
+    totals.index = [f"{c} ({k})" if k else str(c) for c, k in totals.index]
+    fig, ax = plt.subplots(figsize=(7, 3.4))
     totals.T.plot.bar(ax=ax)
-    ax.set_title("Receivables by age (company currency)")
-    ax.set_xticklabels(["not due", "1-30", "31-60", "61-90", "91+"], rotation=0)
+    ax.set_title("Receivables by age, per company (company currency)")
+    ax.set_xticklabels(["not due", "1-30 days", "31-60 days", "61-90 days", "91+ days"], rotation=0)
     ax.set_ylabel("open amount")
-    ax.legend(title="company", fontsize=8)
-    return _png(fig)
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))  # 1,250,000 — never a 1e6 offset
+    legend = ax.legend(title="company (currency)", fontsize=8)
+    src, entries, ticks, offset = _draw(fig, legend, [ax.yaxis])
+    alt = "Receivables by age per company, in company currency; legend: " + ", ".join(entries)
+    return Chart(src, alt, entries, ticks, offset)
 
 
-def top_exposure_chart(positions: pd.DataFrame, decisions: pd.DataFrame, top: int = 15) -> str | None:
-    """The largest exposures, coloured by tonight's action."""
+def top_exposure_chart(positions: pd.DataFrame, decisions: pd.DataFrame, top: int = 10) -> Chart | None:
+    """The largest exposures per company currency (one panel each), coloured by the run's decision."""
     if positions.empty:
         return None
-    data = positions[["company", "customer_id", "exposure"]].merge(
-        decisions[["company", "customer_id", "action"]], on=["company", "customer_id"])
-    data = data.nlargest(top, "exposure").iloc[::-1]
-    colours = {"block": "#c0392b", "hold": "#e67e22", "require_prepayment": "#f1c40f",
-               "reduce_limit": "#8e44ad", "review": "#2980b9", "none": "#95a5a6"}
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(data) + 1))
-    ax.barh(data["company"] + " / " + data["customer_id"], data["exposure"],
-            color=[colours.get(a, "#95a5a6") for a in data["action"]])
-    ax.set_title(f"Top {len(data)} exposures (colour = action)")
-    ax.set_xlabel("exposure (company currency)")
-    ax.tick_params(axis="y", labelsize=8)
-    return _png(fig)
+    cols = [c for c in ["exposure", "name"] if c in positions.columns]
+    data = positions[KEYS + cols].assign(_currency=_currencies(positions)).merge(
+        decisions[KEYS + ["action"]], on=KEYS)
+    data = data[data["exposure"].notna()]
+    if data.empty:
+        return None
+    groups = [(currency, part.nlargest(top, "exposure").iloc[::-1]) for currency, part in data.groupby("_currency")]
+    heights = [0.28 * len(part) + 0.9 for _, part in groups]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(7.5, sum(heights) + 0.8), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, (currency, part) in zip(axes[:, 0], groups, strict=True):
+        labels = [customer_label(_short(n), c) for n, c in zip(part.get("name", part["customer_id"]),
+                                                                part["customer_id"], strict=True)]
+        ax.barh(range(len(part)), part["exposure"],
+                color=[ACTION_COLOURS.get(a, ACTION_COLOURS["none"])[0] for a in part["action"]])
+        ax.set_yticks(range(len(part)), labels, fontsize=8)
+        ax.set_title(f"Top {len(part)} exposures in {currency or 'company currency'}", fontsize=10)
+        ax.set_xlabel(f"exposure ({currency or 'company currency'})")
+        ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    shown = [a for a in ACTIONS if a in set(pd.concat([p["action"] for _, p in groups]))]
+    handles = [Patch(color=ACTION_COLOURS[a][0], label=ACTION_WORDS[a]) for a in shown]
+    fig.tight_layout()
+    legend = fig.legend(handles=handles, title="colour = this run's decision", loc="upper center",
+                        bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 6), fontsize=8)
+    src, entries, ticks, offset = _draw(fig, legend, [ax.xaxis for ax in axes[:, 0]])
+    colours = {ACTION_WORDS[a]: ACTION_COLOURS[a][1] for a in ACTIONS}
+    alt = (f"Top exposures per company currency ({', '.join(c or '?' for c, _ in groups)}); colour = this run's "
+           "decision: " + ", ".join(f"{e} = {colours.get(e, '?')}" for e in entries))
+    return Chart(src, alt, entries, ticks, offset)
 
 
-def _summary(decisions: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
-    data = decisions[["company", "customer_id", "action"]]
-    if not positions.empty:
-        data = data.merge(positions[["company", "customer_id", "exposure"]], on=["company", "customer_id"], how="left")
-    else:
-        data = data.assign(exposure=float("nan"))
-    table = data.groupby(["company", "action"]).agg(customers=("customer_id", "size"), exposure=("exposure", "sum"))
+# --- tables ---------------------------------------------------------------------------------------
+def _summary(customers: pd.DataFrame) -> list[dict]:
+    """Customers and exposure per company and action; each company's exposure in its currency."""
     order = {a: i for i, a in enumerate(ACTIONS)}
-    return table.reset_index().sort_values(["company", "action"], key=lambda s: s.map(order) if s.name == "action" else s)
+    table = (customers.groupby(["company", "action"])
+             .agg(customers=("customer_id", "size"), exposure=("exposure", lambda s: s.sum(min_count=1)),
+                  currency=("currency", "first"))
+             .reset_index())
+    table = table.sort_values(["company", "action"], key=lambda s: s.map(order) if s.name == "action" else s)
+    return [{"company": r.company, "action": r.action, "customers": int(r.customers),
+             "exposure": money(r.exposure, r.currency)} for r in table.itertuples()]
+
+
+def currency_totals(customers: pd.DataFrame) -> list[dict]:
+    """Totals per company currency (never across currencies): companies, customers, exposure,
+    overdue and exposure at risk. Empty without positions."""
+    known = customers[customers["exposure"].notna()]
+    if known.empty:
+        return []
+    table = known.groupby("currency").agg(
+        companies=("company", lambda s: ", ".join(sorted(set(map(str, s))))), customers=("customer_id", "size"),
+        exposure=("exposure", "sum"), overdue=("overdue_amount", "sum"), at_risk=("at_risk", "sum")).reset_index()
+    return [{"currency": r.currency or "?", "companies": r.companies, "customers": int(r.customers),
+             "exposure": money(r.exposure, r.currency), "overdue": money(r.overdue, r.currency),
+             "at_risk": money(r.at_risk, r.currency)} for r in table.itertuples()]
+
+
+def what_changed(previous: pd.DataFrame, decisions: pd.DataFrame, customers: pd.DataFrame) -> list[dict]:
+    """The decisions that differ from the compared run's, each difference in words."""
+    labels = customers[KEYS + ["exposure", "name", "currency"]].rename(columns={"currency": "company_currency"})
+    diff = diff_decisions(previous, decisions, labels).rows
+    info = customers.set_index(KEYS)
+    rows = []
+    for r in diff.itertuples(index=False):
+        was_decided, is_decided = not _missing(r.baseline_action), not _missing(r.candidate_action)
+        currency = _text(r.company_currency)
+        deltas = [d for d in str(r.changes).split(";") if d]
+        if not is_decided:
+            words = ["not decided by this run (no longer in the extract)"]
+        else:
+            if not was_decided:  # limits and rules have nothing to compare with
+                deltas = [d for d in deltas if d not in ("limit_cut", "limit_cut_less", "rules_changed")]
+            if len(deltas) > 1:  # other rules are said by the other changes and "why now"
+                deltas = [d for d in deltas if d != "rules_changed"]
+            words = [_delta_words(d, r, currency) for d in deltas]
+            if not was_decided:
+                words.insert(0, "new since that run")
+            if words == ["new since that run"] and r.candidate_action == "none":
+                continue  # a new customer with nothing to do is no change to act on
+        reasons = info["reasons"].get((r.company, r.customer_id), "") if is_decided and "reasons" in info else ""
+        rows.append({
+            "customer": customer_label(r.name, r.customer_id), "company": r.company,
+            "change": "; ".join(words),
+            "before": ACTION_WORDS.get(r.baseline_action, "—") if was_decided else "—",
+            "now": ACTION_WORDS.get(r.candidate_action, "—") if is_decided else "—",
+            "why": _text(reasons).replace(" | ", "; "), "exposure": money(r.exposure, currency),
+        })
+    return rows
+
+
+def _delta_words(delta: str, row, currency: str) -> str:  # noqa: ANN001 - a diff row
+    if delta == "limit_cut":
+        return (f"credit limit cut to {money(row.candidate_new_credit_limit, currency)}"
+                + (f" (was {money(row.baseline_new_credit_limit, currency)})"
+                   if not _missing(row.baseline_new_credit_limit) else ""))
+    if delta == "rules_changed":
+        return "other rules apply" if _text(row.candidate_rule_ids) else "no rule applies any more"
+    return DELTA_WORDS.get(delta, delta.replace("_", " "))
+
+
+def _change_rows(frame: pd.DataFrame, customers: pd.DataFrame) -> list[dict]:
+    """Plan or audit rows for the page: whom (name), what in words, why."""
+    if frame.empty:
+        return []
+    lookup = customers.drop_duplicates(KEYS).set_index(KEYS) if not customers.empty else None
+    rows = []
+    for r in frame.itertuples(index=False):
+        key = (r.company, r.customer_id)
+        known = lookup is not None and key in lookup.index
+        name = lookup.at[key, "name"] if known else _text(getattr(r, "name", ""))
+        currency = lookup.at[key, "currency"] if known else ""
+        rows.append({"customer": customer_label(name or _text(getattr(r, "name", "")), r.customer_id),
+                     "company": r.company,
+                     "change": change_words(r.change, r.order_id, r.before, r.after, currency),
+                     "rules": _text(r.rule_ids), "reason": _text(r.reason)})
+    return rows
 
 
 _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!doctype html>
 <html><head><meta charset="utf-8"><title>creditctl run {{ run.run_id }}</title>
 <style>
-body{font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;max-width:1000px;margin:1em auto}
+body{font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;max-width:1100px;margin:1em auto}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
-th{background:#f3f3f3}td.n{text-align:right}h2{border-bottom:2px solid #444;padding-bottom:2px}
+th{background:#f3f3f3}td.n{text-align:right;white-space:nowrap}h2{border-bottom:2px solid #444;padding-bottom:2px}
 .block{color:#c0392b;font-weight:bold}.hold{color:#e67e22;font-weight:bold}
+.failed{border:2px solid #c0392b;background:#fdecea;padding:6px 10px}.dry{border:2px solid #2980b9;background:#eaf2fb;padding:6px 10px}
+figure{margin:0 0 1.5em}figcaption{font-size:13px;color:#444}
 </style></head><body>
 <h1>Credit control run {{ run.as_of }}</h1>
 <p id="run">Run <code>{{ run.run_id }}</code>, mode <b>{{ run.mode }}</b>, status <b>{{ run.status }}</b>,
 companies {{ run.companies }}, {{ decisions|length }} customers, {{ audit|length }} change(s) written to the ERP,
-{{ plan|length }} planned.{% if run.message %} Message: {{ run.message }}{% endif %}</p>
+{{ plan|length }} planned.{% if run.message and not failed %} Message: {{ run.message }}{% endif %}</p>
+{% if failed %}<p id="failure" class="failed"><b>This run {{ run.status }}</b>: {{ run.message or "no reason was recorded (see the Dagster run log)" }}.
+{% if audit|length %}{{ audit|length }} change(s) were written to the ERP before it stopped (listed below).{% else %}Nothing was written to the ERP.{% endif %}
+{% if decisions|length == 0 %} It stopped before deciding anything.{% endif %}</p>
+{% elif run.mode != "apply" %}<p id="dry-run" class="dry"><b>{{ run.mode }}</b>: nothing was written to the ERP.
+The {{ plan|length }} planned change(s) below are what an apply would write.</p>{% endif %}
+
+<h2>Whom to call first</h2>
+<p>Customers this run {% if written %}newly blocked, whose orders it held, or put on prepayment{% else %}plans to block, to hold orders of, or to put on prepayment (not written){% endif %},
+by exposure at risk (overdue plus amount over the limit, in the company's currency), largest first.</p>
+{% if work|length == 0 %}<p id="worklist-empty">No customer is newly blocked, held or put on prepayment by this run.</p>
+{% else %}<table id="worklist"><tr><th>#</th><th>customer</th><th>company</th><th>{% if written %}this run{% else %}planned{% endif %}</th><th>why</th>
+<th>overdue</th><th>exposure</th><th>at risk</th><th>held orders</th></tr>
+{% for r in work %}<tr><td class="n">{{ loop.index }}</td><td class="customer">{{ r.customer }}</td><td>{{ r.company }}</td>
+<td>{{ r.restrictions }}</td><td>{{ r.reasons }}</td><td class="n overdue">{{ r.overdue }}</td><td class="n exposure">{{ r.exposure }}</td>
+<td class="n at-risk">{{ r.at_risk }}</td><td>{{ r.orders }}</td></tr>
+{% endfor %}</table>{% endif %}
 
 <h2>Summary</h2>
 <table id="summary"><tr><th>company</th><th>action</th><th>customers</th><th>exposure</th></tr>
 {% for r in summary %}<tr><td>{{ r.company }}</td><td class="{{ r.action }}">{{ r.action }}</td>
-<td class="n">{{ r.customers }}</td><td class="n">{{ "{:,.2f}".format(r.exposure) if r.exposure == r.exposure else "" }}</td></tr>
+<td class="n">{{ r.customers }}</td><td class="n">{{ r.exposure }}</td></tr>
 {% endfor %}</table>
+{% if totals %}<p>Totals per company currency (amounts in different currencies are not added up):</p>
+<table id="currency-totals"><tr><th>currency</th><th>companies</th><th>customers</th><th>exposure</th><th>overdue</th><th>at risk</th></tr>
+{% for r in totals %}<tr><td>{{ r.currency }}</td><td>{{ r.companies }}</td><td class="n">{{ r.customers }}</td>
+<td class="n">{{ r.exposure }}</td><td class="n">{{ r.overdue }}</td><td class="n">{{ r.at_risk }}</td></tr>
+{% endfor %}</table>{% endif %}
 
 <h2>Charts</h2>
-{% if aging %}<p><img id="aging-chart" alt="Receivables by age" src="{{ aging }}"></p>{% endif %}
-{% if top %}<p><img id="top-exposure-chart" alt="Top exposures" src="{{ top }}"></p>{% endif %}
+{% if aging %}<figure><img id="aging-chart" alt="{{ aging.alt }}" src="{{ aging.src }}">
+<figcaption id="aging-legend">Legend: {{ aging.legend|join(", ") }}</figcaption></figure>{% endif %}
+{% if top %}<figure><img id="top-exposure-chart" alt="{{ top.alt }}" src="{{ top.src }}">
+<figcaption id="top-exposure-legend">Colour = this run's decision: {% for e in top.legend %}<span class="legend-entry">{{ e }}</span> ({{ top_colours[e] }}){% if not loop.last %}, {% endif %}{% endfor %}</figcaption></figure>{% endif %}
 {% if not aging %}<p>No positions were kept for this run.</p>{% endif %}
 
 <h2>What changed since the last run</h2>
-{% if changed is none %}<p>No earlier run to compare with.</p>
-{% elif changed|length == 0 %}<p>No decision changed.</p>
-{% else %}<table id="changes"><tr><th>company</th><th>customer</th><th>change</th><th>before</th><th>now</th><th>exposure</th></tr>
-{% for r in changed %}<tr><td>{{ r.company }}</td><td>{{ r.customer_id }}</td><td>{{ r.changes }}</td>
-<td>{{ r.baseline_action }}</td><td>{{ r.candidate_action }}</td>
-<td class="n">{{ "{:,.2f}".format(r.exposure) if r.exposure == r.exposure else "" }}</td></tr>{% endfor %}</table>{% endif %}
+{% if decisions|length == 0 %}<p id="compared">This run decided nothing, so there is nothing to compare.</p>
+{% elif previous_run is none %}<p id="compared">No earlier applied run of the same companies to compare with.</p>
+{% else %}<p id="compared">Compared with run <code>{{ previous_run.run_id }}</code> of {{ previous_run.as_of }}
+(mode {{ previous_run.mode }}, companies {{ previous_run.companies }}): the last applied run of the same companies.</p>
+{% if changed|length == 0 %}<p>No decision changed.</p>
+{% else %}<table id="changes"><tr><th>customer</th><th>company</th><th>what changed</th><th>before</th><th>now</th><th>why now</th><th>exposure</th></tr>
+{% for r in changed %}<tr><td>{{ r.customer }}</td><td>{{ r.company }}</td><td>{{ r.change }}</td>
+<td>{{ r.before }}</td><td>{{ r.now }}</td><td>{{ r.why }}</td><td class="n">{{ r.exposure }}</td></tr>{% endfor %}</table>{% endif %}{% endif %}
+
+{% if show_plan %}<h2>Planned changes (not written)</h2>
+{% if planned|length == 0 %}<p>None.</p>{% else %}
+<table id="plan"><tr><th>customer</th><th>company</th><th>change</th><th>rules</th><th>why</th></tr>
+{% for r in planned %}<tr><td>{{ r.customer }}</td><td>{{ r.company }}</td><td>{{ r.change }}</td><td>{{ r.rules }}</td><td>{{ r.reason }}</td></tr>{% endfor %}</table>{% endif %}{% endif %}
 
 <h2>Changes written to the ERP</h2>
 {% if audit|length == 0 %}<p>None.</p>{% else %}
-<table id="audit"><tr><th>company</th><th>customer</th><th>change</th><th>order</th><th>before</th><th>after</th><th>rules</th></tr>
-{% for r in audit %}<tr><td>{{ r.company }}</td><td>{{ r.customer_id }}</td><td>{{ r.change }}</td><td>{{ r.order_id }}</td>
-<td>{{ r.before }}</td><td>{{ r.after }}</td><td>{{ r.rule_ids }}</td></tr>{% endfor %}</table>{% endif %}
+<table id="audit"><tr><th>customer</th><th>company</th><th>change</th><th>rules</th><th>why</th></tr>
+{% for r in written_rows %}<tr><td>{{ r.customer }}</td><td>{{ r.company }}</td><td>{{ r.change }}</td><td>{{ r.rules }}</td><td>{{ r.reason }}</td></tr>{% endfor %}</table>{% endif %}
 
 <h2>Decisions with a rule</h2>
 <table id="decisions"><tr><th>company</th><th>customer</th><th>action</th><th>limit</th><th>new limit</th><th>grade</th><th>rules</th><th>reasons</th></tr>
-{% for r in fired %}<tr><td>{{ r.company }}</td><td>{{ r.customer_id }}</td><td class="{{ r.action }}">{{ r.action }}</td>
-<td class="n">{{ "{:,.2f}".format(r.credit_limit) if r.credit_limit == r.credit_limit and r.credit_limit is not none else "" }}</td>
-<td class="n">{{ "{:,.2f}".format(r.new_credit_limit) if r.new_credit_limit == r.new_credit_limit and r.new_credit_limit is not none else "" }}</td>
-<td>{{ r.risk_grade or "" }}</td><td>{{ r.rule_ids }}</td><td>{{ r.reasons }}</td></tr>{% endfor %}</table>
+{% for r in fired %}<tr><td>{{ r.company }}</td><td>{{ r.customer }}</td><td class="{{ r.action }}">{{ r.action }}</td>
+<td class="n">{{ r.limit }}</td><td class="n">{{ r.new_limit }}</td><td>{{ r.grade }}</td><td>{{ r.rules }}</td><td>{{ r.reasons }}</td></tr>{% endfor %}</table>
 
 <h2>Validation</h2>
 <p id="quarantine-summary">{{ quarantine|length }} row(s) quarantined; {{ incomplete }} customer(s) marked data_incomplete
@@ -168,26 +469,51 @@ companies {{ run.companies }}, {{ decisions|length }} customers, {{ audit|length
 
 def render_report(data: RunReportData) -> str:
     """The report as one HTML string."""
-    decisions = data.decisions
-    changed = None
-    if data.previous is not None and not data.previous.empty:
-        changed = diff_decisions(data.previous, decisions, data.positions if not data.positions.empty
-                                 else decisions[["company", "customer_id"]].assign(exposure=float("nan"))).rows
-    fired = decisions[decisions["rule_ids"].fillna("") != ""]
+    decisions, run = data.decisions, data.run
+    customers = customer_frame(decisions, data.positions, data.plan)
+    failed = run.get("status") not in ("succeeded", "running")
+    written = run.get("mode") == "apply" and not failed
+    changed: list[dict] = []
+    if data.previous is not None and not decisions.empty:
+        changed = what_changed(data.previous, decisions, customers)
+    fired = customers.merge(decisions.drop(columns=["action", "reasons", "rule_ids", "name"], errors="ignore"), on=KEYS)
+    fired = fired[fired["rule_ids"].fillna("") != ""]
     q = data.quarantine
     quarantine_counts = (q.groupby(["entity", "check"]).size().rename("rows").reset_index()
                          if not q.empty else pd.DataFrame(columns=["entity", "check", "rows"]))
+    work = worklist(data.plan, customers, RESTRICTIONS if written else PLANNED_RESTRICTIONS)
+    top = top_exposure_chart(data.positions, decisions)
+    compared = data.previous_run
+    if data.previous is None:
+        compared = None
+    elif compared is None:  # decisions handed in without their run
+        compared = {"run_id": "(not recorded)", "as_of": "?", "mode": "apply", "companies": run.get("companies")}
     return _TEMPLATE.render(
-        run=data.run,
+        run=run,
+        failed=failed,
+        written=written,
         decisions=decisions,
-        summary=_summary(decisions, data.positions).to_dict("records"),
+        work=[{"customer": customer_label(r.name, r.customer_id), "company": r.company,
+               "restrictions": r.restrictions, "reasons": _text(r.reasons).replace(" | ", "; "),
+               "overdue": money(r.overdue_amount, r.currency), "exposure": money(r.exposure, r.currency),
+               "at_risk": money(r.at_risk, r.currency), "orders": r.orders} for r in work.itertuples()],
+        summary=_summary(customers),
+        totals=currency_totals(customers),
         aging=aging_chart(data.positions),
-        top=top_exposure_chart(data.positions, decisions),
-        changed=None if changed is None else changed.to_dict("records"),
-        audit=data.audit.to_dict("records"),
+        top=top,
+        top_colours={ACTION_WORDS[a]: ACTION_COLOURS[a][1] for a in ACTIONS},
+        previous_run=compared,
+        changed=changed,
+        show_plan=not written,
+        planned=_change_rows(data.plan, customers),
+        audit=data.audit,
+        written_rows=_change_rows(data.audit, customers),
         plan=data.plan,
-        fired=fired.to_dict("records"),
+        fired=[{"company": r.company, "customer": customer_label(r.name, r.customer_id), "action": r.action,
+                "limit": money(r.credit_limit), "new_limit": money(r.new_credit_limit),
+                "grade": _text(r.risk_grade), "rules": r.rule_ids, "reasons": _text(r.reasons)}
+               for r in fired.itertuples()],
         quarantine=q,
         quarantine_counts=quarantine_counts.to_dict("records"),
-        incomplete=int(decisions["data_incomplete"].astype(bool).sum()),
+        incomplete=int(decisions["data_incomplete"].astype(bool).sum()) if not decisions.empty else 0,
     )

@@ -22,6 +22,7 @@ DELTAS = [
 DIFF_COLUMNS = [
     "company", "customer_id", "changes", "exposure", "baseline_action", "candidate_action",
     "baseline_new_credit_limit", "candidate_new_credit_limit", "baseline_rule_ids", "candidate_rule_ids",
+    "name", "company_currency",  # for people: whom, and the currency of ``exposure`` ('' when unknown)
 ]
 _CENT = 0.005
 
@@ -33,11 +34,19 @@ class DecisionDiff:
     rows: pd.DataFrame
 
     def summary(self) -> pd.DataFrame:
-        """Customers and exposure per kind of difference, in DELTAS order (kinds with none left out)."""
+        """Customers and exposure per kind of difference and company currency (amounts of different
+        currencies are never added up), in DELTAS order, then currency (kinds with none left out)."""
         # astype(str): an empty diff's column is float, which has no .str
-        exploded = self.rows.assign(change=self.rows["changes"].astype(str).str.split(";")).explode("change")
-        grouped = exploded.groupby("change").agg(customers=("customer_id", "size"), exposure=("exposure", "sum"))
-        return grouped.reindex([d for d in DELTAS if d in grouped.index]).reset_index()
+        exploded = self.rows.assign(change=self.rows["changes"].astype(str).str.split(";"),
+                                    company_currency=self.rows["company_currency"].fillna("").astype(str))
+        exploded = exploded.explode("change")
+        grouped = (exploded.groupby(["change", "company_currency"])
+                   .agg(customers=("customer_id", "size"), exposure=("exposure", "sum")).reset_index())
+        rank = {d: i for i, d in enumerate(DELTAS)}
+        grouped = grouped[grouped["change"].isin(list(rank))]
+        return (grouped.assign(_rank=grouped["change"].map(rank))
+                .sort_values(["_rank", "company_currency"], kind="stable").drop(columns="_rank")
+                .reset_index(drop=True)[["change", "company_currency", "customers", "exposure"]])
 
 
 def diff_decisions(baseline: pd.DataFrame, candidate: pd.DataFrame, positions: pd.DataFrame) -> DecisionDiff:
@@ -65,7 +74,10 @@ def diff_decisions(baseline: pd.DataFrame, candidate: pd.DataFrame, positions: p
     differs = matrix.any(axis=1)
     names = np.array(DELTAS, dtype=object)
     changes = [";".join(names[row]) for row in matrix[differs].to_numpy()]  # only differing customers
-    exposure = positions.set_index(keys)["exposure"].reindex(b.index)
+    labels = positions.drop_duplicates(keys).set_index(keys).reindex(b.index)
+    exposure = labels["exposure"]
+    name = labels["name"] if "name" in labels else pd.Series("", index=b.index)
+    currency = labels["company_currency"] if "company_currency" in labels else pd.Series("", index=b.index)
     rows = pd.DataFrame({
         "changes": changes,
         "exposure": exposure[differs].to_numpy(),
@@ -75,6 +87,8 @@ def diff_decisions(baseline: pd.DataFrame, candidate: pd.DataFrame, positions: p
         "candidate_new_credit_limit": c_lim[differs].to_numpy(),
         "baseline_rule_ids": b.loc[differs, "rule_ids"].to_numpy(),
         "candidate_rule_ids": c.loc[differs, "rule_ids"].to_numpy(),
+        "name": name[differs].fillna("").astype(str).to_numpy(),
+        "company_currency": currency[differs].fillna("").astype(str).to_numpy(),
     }, index=b.index[differs]).reset_index()
     return DecisionDiff(rows[DIFF_COLUMNS].sort_values(keys, kind="stable").reset_index(drop=True))
 

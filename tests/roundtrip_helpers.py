@@ -90,7 +90,7 @@ def nightly(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
     for name in ("positions.csv", "decisions.csv", "plan.csv", "quarantine.csv"):
         assert (folder / name).is_file(), name
     plan = pd.read_csv(folder / "plan.csv", dtype=str, keep_default_na=False)
-    assert list(plan.columns) == PLAN_COLUMNS
+    assert list(plan.columns) == [*PLAN_COLUMNS, "name"]  # the customer's name, for people
     return Run(run_id, folder, plan, record, audit)
 
 

@@ -220,3 +220,72 @@ def test_report_shows_the_runs_summary_charts_and_decisions(demo_run: DemoRun, b
         assert all(row.find_elements(By.TAG_NAME, "td")[6].text for row in decided), "a decision row lacks its rules"
         browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "aging-chart"))
         screenshot(browser, f"{name}-charts")
+
+
+#: a decision's action as the top-exposure chart's legend says it, in the chart's order (tests/etl.report)
+LEGEND_WORDS = {"block": "block", "hold": "hold orders", "require_prepayment": "prepayment",
+                "reduce_limit": "limit cut", "review": "review", "none": "no action"}
+
+
+def test_report_opens_with_whom_to_call_first_with_names_currencies_and_legends(
+        demo_run: DemoRun, browser: WebDriver, request) -> None:
+    from selenium.webdriver.common.by import By
+
+    # what the page must show, from the run folder's own files
+    read = {"dtype": {"customer_id": str, "order_id": str}}
+    positions = pd.read_csv(demo_run.folder / "positions.csv", **read)
+    decisions = pd.read_csv(demo_run.folder / "decisions.csv", **read)
+    plan = pd.read_csv(demo_run.folder / "plan.csv", **read)
+    keys = ["company", "customer_id"]
+    label = {k: f"{n} ({k[1]})" for k, n in zip(zip(positions["company"], positions["customer_id"], strict=True),
+                                                 positions["name"], strict=True)}
+    currency = dict(zip(positions["company"], positions["company_currency"], strict=False))
+    assert set(currency.values()) == {"EUR", "USD"}, currency
+    restricted = plan[plan["change"].isin(["block", "hold_order", "set_prepayment"])][keys].drop_duplicates()
+    work = restricted.merge(positions, on=keys)
+    work = work.assign(at_risk=work["overdue_amount"] + work["over_limit_amount"].fillna(0.0)).sort_values(
+        ["at_risk", "exposure", "company", "customer_id"], ascending=[False, False, True, True], kind="stable")
+    expected_order = [label[k] for k in zip(work["company"], work["customer_id"], strict=True)]
+    assert len(expected_order) > 3
+    chart = positions.merge(decisions[keys + ["action"]], on=keys)
+    top = pd.concat([part.nlargest(10, "exposure") for _, part in chart.groupby("company_currency")])
+    expected_legend = [LEGEND_WORDS[a] for a in LEGEND_WORDS if a in set(top["action"])]
+    totals = {c: f"{v:,.2f} {c}" for c, v in positions.groupby("company_currency")["exposure"].sum().items()}
+
+    name = request.node.name
+    with kept_on_failure(browser, name):
+        browser.get((demo_run.folder / "report.html").as_uri())
+        wait_until(browser, 20, lambda d: d.execute_script("return document.readyState") == "complete",
+                   lambda: "the report did not finish loading")
+
+        def cells(table_id: str) -> list[list[str]]:
+            return [[c.text for c in row.find_elements(By.TAG_NAME, "td")]
+                    for row in browser.find_elements(By.CSS_SELECTOR, f"#{table_id} tr")[1:]]
+
+        # the page opens with the worklist, by exposure at risk, each customer by name
+        headings = [h.text for h in browser.find_elements(By.TAG_NAME, "h2")]
+        assert headings[0] == "Whom to call first", headings
+        worklist = cells("worklist")
+        assert [r[1] for r in worklist] == expected_order
+        for row, company in zip(worklist, work["company"], strict=True):
+            assert row[2] == company and row[4], row  # why, in words
+            assert all(amount.endswith(" " + currency[company]) for amount in row[5:8]), row
+        screenshot(browser, f"{name}-worklist")
+
+        # money per company currency: the summary's exposure, the totals (never EUR + USD together)
+        summary = cells("summary")
+        assert summary and all(r[3].endswith(" " + currency[r[0]]) for r in summary), summary
+        assert {r[0]: r[3] for r in cells("currency-totals")} == totals
+
+        # names in the decisions too
+        fired = decisions[decisions["rule_ids"].fillna("") != ""]
+        shown = {r[1] for r in cells("decisions")}
+        assert shown == {label[k] for k in zip(fired["company"], fired["customer_id"], strict=True)}
+
+        # the top-exposure chart's colours are explained: its legend, read back from the drawing
+        legend = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#top-exposure-legend .legend-entry")]
+        assert legend == expected_legend
+        alt = browser.find_element(By.ID, "top-exposure-chart").get_attribute("alt")
+        assert "(EUR, USD)" in alt and all(f"{e} = " in alt for e in expected_legend), alt
+        browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "top-exposure-chart"))
+        screenshot(browser, f"{name}-legend")

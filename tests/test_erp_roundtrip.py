@@ -30,6 +30,7 @@ from connectors.synthetic import synthetic_extract
 from etl.config import ErpConfig, load_config
 from etl.extract import Extract
 from etl.pipeline import positions_for
+from etl.plan import PLAN_COLUMNS
 from etl.quality import validate_extract
 from tests.roundtrip_helpers import (
     AS_OF,
@@ -192,7 +193,7 @@ def _odoo_rows(version: int) -> Callable[[dict, dict, pd.DataFrame], None]:
         blocks, limits = by_change(plan, "block"), by_change(plan, "set_limit")
         prepays, holds = by_change(plan, "set_prepayment"), by_change(plan, "hold_order")
 
-        sets = [(blocks[["pid"]], "sale_warn", "block"), (blocks[["pid"]], "sale_warn_msg", blocks["reason"])]
+        sets = [(blocks[["pid"]], "sale_warn", "block"), (blocks[["pid"]], "sale_warn_msg", "creditctl: " + blocks["reason"])]
         if version == 18:  # company-dependent fields: jsonb keyed by company id
             cur = partners.set_index("id")
             sets += [(limits[["pid"]], "credit_limit", pd.Series(
@@ -206,7 +207,7 @@ def _odoo_rows(version: int) -> Callable[[dict, dict, pd.DataFrame], None]:
         oid = dict(zip(zip(orders["company_id"], orders["name"], strict=True), orders["id"], strict=True))
         holds = holds.assign(oid=[oid[(c, o)] for c, o in zip(holds["cid"], holds["order_id"], strict=True)])
         _assert_written(orders, after["sale_order"], ["id"], [
-            (holds[["oid"]], "x_credit_hold", True), (holds[["oid"]], "x_credit_hold_reason", holds["reason"])])
+            (holds[["oid"]], "x_credit_hold", True), (holds[["oid"]], "x_credit_hold_reason", "creditctl: " + holds["reason"])])
         written = {"res_partner": [], "sale_order": []}
         if version == 17:
             _assert_properties(before["ir_property"], after["ir_property"], limits, prepays, prepay)
@@ -283,7 +284,8 @@ def _canonical_tables() -> list[Table]:
 def _canonical_rows(before: dict, after: dict, plan: pd.DataFrame) -> None:
     from connectors.canonical_schema import OUTBOUND_TABLE
 
-    expected = plan.assign(rule_ids=_null(plan["rule_ids"]), reason=_null(plan["reason"]))
+    # the outbound table takes the plan's ERP columns (plan.csv also names the customer, for people)
+    expected = plan[PLAN_COLUMNS].assign(rule_ids=_null(plan["rule_ids"]), reason=_null(plan["reason"]))
     _assert_outbound(before[OUTBOUND_TABLE], after[OUTBOUND_TABLE], expected, "imported_at")
     new = after[OUTBOUND_TABLE]
     assert new.groupby("company")["batch_id"].nunique().eq(1).all()  # one batch per company's apply

@@ -48,7 +48,7 @@ def test_only_changes_are_planned() -> None:
         [order("a", "o1"), order("a", "o2", on_hold=True), order("c", "o3")],
     )
     changes = plan.changes
-    assert list(changes.columns) == PLAN_COLUMNS
+    assert list(changes.columns) == [*PLAN_COLUMNS, "name"]  # name: for people reading plan.csv
     assert changes[["customer_id", "change", "order_id"]].values.tolist() == [
         ["a", "block", ""], ["a", "hold_order", "o1"],
     ]

@@ -125,3 +125,19 @@ def test_rules_check_with_a_config_warns_about_scopes_of_unknown_companies(tmp_p
     assert checked.err.splitlines() == [
         f"warning: {rules}:4: rule 'a': scope company 'ACME Ltd' is not one of erp.companies "
         "(the config's companies: Demo GmbH, Demo Inc)"]
+
+
+def test_the_diff_names_the_customers_and_totals_per_company_currency() -> None:
+    keys = {"company": ["DE01", "US01", "US01"], "customer_id": ["1", "2", "3"]}
+    base = pd.DataFrame({**keys, "action": ["none"] * 3, "block": [False] * 3, "hold": [False] * 3,
+                         "require_prepayment": [False] * 3, "new_credit_limit": [100.0] * 3, "rule_ids": [""] * 3})
+    cand = base.assign(action=["hold"] * 3, hold=[True] * 3, rule_ids=["h"] * 3)
+    positions = pd.DataFrame({**keys, "exposure": [10.0, 20.0, 30.0], "name": ["Alpha GmbH", "Acme Inc", "Zeta LLC"],
+                              "company_currency": ["EUR", "USD", "USD"]})
+    diff = diff_decisions(base, cand, positions)
+    assert diff.rows[["customer_id", "name", "company_currency"]].values.tolist() == [
+        ["1", "Alpha GmbH", "EUR"], ["2", "Acme Inc", "USD"], ["3", "Zeta LLC", "USD"]]
+    summary = diff.summary()
+    held = summary[summary["change"] == "newly_held"]
+    # EUR 10 and USD 50 stay apart: never one total of 60
+    assert held[["company_currency", "customers", "exposure"]].values.tolist() == [["EUR", 1, 10.0], ["USD", 2, 50.0]]
