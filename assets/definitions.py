@@ -119,7 +119,7 @@ def build_definitions(resources: dict[str, object] | None = None, *,
         JOB_NAME,
         selection=AssetSelection.groups(GROUP),
         partitions_def=partitions,
-        description="Extract, validate, compute positions, run the rules, plan and write back (SPEC §1); "
+        description="Extract, validate, compute positions, run the rules, plan and write back; "
                     "one run per company partition.",
     )
     return Definitions(

@@ -65,7 +65,7 @@ def _extract_asset(name: str, entity: str) -> AssetsDefinition:
         name=name,
         group_name=GROUP,
         kinds={"sql", "pandas"},
-        description=f"The ERP's {entity.replace('_', ' ')}, as the SPEC §3 {entity} contract (unvalidated).",
+        description=f"The ERP's {entity.replace('_', ' ')}, as the {entity} contract (docs/connectors.md; unvalidated).",
         metadata={"dagster/column_schema": _table_schema(entity)},
     )
     def _extract(context: AssetExecutionContext, settings: CreditControlSettings, erp: ErpResource) -> Output[pd.DataFrame]:

@@ -121,7 +121,7 @@ def _merge(reader: _SetReader, given: list[str]) -> RuleSet | None:
                     if name in SCORE_FIELDS:
                         messages.append(LintMessage(f.path, line, column,
                                                     f"{name} is always null: the rule set has no scorecard",
-                                                    "add a scorecard (SPEC §5.4) or drop this condition"))
+                                                    "add a scorecard (docs/rules.md, Scorecard) or drop this condition"))
             rules.append(Rule(
                 id=r.id, description=r.description, when=r.when, action=r.action,
                 reduce_by_percent=r.by_percent, reduce_to=r.to, reason=r.reason, scope=Scope(scope),
