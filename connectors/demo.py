@@ -418,7 +418,7 @@ def _build(rng: np.random.Generator, n: int, as_of: np.datetime64) -> _Rows:
         "against_voucher_type": ple_avtype, "against_voucher_no": ple_avno,
         "amount": np.round(ple_acc * ple_rate, 2), "amount_in_account_currency": ple_acc,
         "account_currency": currency[ple_cust], "due_date": _dates(as_of, ple_due),
-        "delinked": 0, "is_cancelled": 0,
+        "delinked": 0,
     })
 
     # ---------------------------------------------------------------- sales orders

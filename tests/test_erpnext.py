@@ -30,13 +30,13 @@ def d(s: str) -> date:
 
 
 def _ple(name, posting, company, party, vtype, vno, avtype, avno, amount, in_acc=None, cur="EUR",
-         due=None, delinked=0, cancelled=0):
+         due=None, delinked=0):
     return {
         "name": name, "posting_date": d(posting), "company": company, "account_type": "Receivable",
         "party_type": "Customer", "party": party, "voucher_type": vtype, "voucher_no": vno,
         "against_voucher_type": avtype, "against_voucher_no": avno, "amount": amount,
         "amount_in_account_currency": amount if in_acc is None else in_acc, "account_currency": cur,
-        "due_date": d(due) if due else None, "delinked": delinked, "is_cancelled": cancelled,
+        "due_date": d(due) if due else None, "delinked": delinked,
     }
 
 
@@ -109,9 +109,10 @@ def build_erp(url: str) -> None:
         ],
         t.customer_credit_limit: [
             _limit("l1", "C1", DE, 10000),                        # own row
-            _limit("l3", "C3", DE, 0),                            # 0 and no group row -> null
-            _limit("l4", "C4", DE, 0),                            # 0 -> group row (ERPNext)
+            _limit("l3", "C3", DE, 0),                            # 0 -> group row (ERPNext)
+            _limit("l4", "C4", DE, 0),                            # 0 -> group row bypassed -> company's
             _limit("g1", "Retail", DE, 5000, parenttype="Customer Group", bypass=1),
+            _limit("g2", "Wholesale", DE, 7000, parenttype="Customer Group"),
             _limit("q1", QCUST, QUOTED, 1000),
         ],
         t.sales_invoice: [
@@ -147,9 +148,9 @@ def build_erp(url: str) -> None:
             _ple("p4", "2025-03-01", DE, "C1", "Sales Invoice", "SINV-2", "Sales Invoice", "SINV-2", 500,
                  due="2025-03-31"),
             _ple("p5", "2025-03-15", DE, "C1", "Payment Entry", "PE-3", "Sales Invoice", "SINV-2", -200),
-            # a cancelled payment: delinked and is_cancelled, must not count
+            # a cancelled payment: ERPNext delinks its entries (Payment Ledger Entry has no is_cancelled)
             _ple("p6", "2025-03-16", DE, "C1", "Payment Entry", "PE-X", "Sales Invoice", "SINV-2", -300,
-                 delinked=1, cancelled=1),
+                 delinked=1),
             _ple("p7", "2025-03-02", DE, "C2", "Sales Invoice", "SINV-3", "Sales Invoice", "SINV-3", 900,
                  due="2025-06-01"),
             _ple("p8", "2025-04-03", DE, "C2", "Payment Entry", "PE-4", "Sales Invoice", "SINV-3", -400),
@@ -277,16 +278,17 @@ def test_customers(erp):
         {**common, "customer_id": "C1", "name": "Alpha GmbH", "currency": "EUR", "credit_limit": 10000.0,
          "payment_terms_days": 30, "customer_since": ts("2023-05-04"), "segment": "Retail",
          "is_blocked": False, "on_prepayment": False},
-        # group limit fallback; max credit_days of the template
-        {**common, "customer_id": "C2", "name": "Beta Bau", "currency": "EUR", "credit_limit": 5000.0,
+        # no own row; the group's row has bypass_credit_limit_check, which ERPNext's get_credit_limit
+        # skips, and the company's limit is 0: no limit. Max credit_days of the template
+        {**common, "customer_id": "C2", "name": "Beta Bau", "currency": "EUR", "credit_limit": None,
          "payment_terms_days": 60, "customer_since": ts("2024-02-29"), "segment": "Retail",
          "is_blocked": False, "on_prepayment": False},
-        # own row 0, no group row: no limit; frozen; on prepayment
-        {**common, "customer_id": "C3", "name": "Gamma", "currency": "EUR", "credit_limit": None,
+        # own row 0 falls back to the group's (as ERPNext's get_credit_limit); frozen; on prepayment
+        {**common, "customer_id": "C3", "name": "Gamma", "currency": "EUR", "credit_limit": 7000.0,
          "payment_terms_days": 0, "customer_since": ts("2023-05-04"), "segment": "Wholesale",
          "is_blocked": True, "on_prepayment": True},
-        # own row 0 falls back to the group's (as ERPNext's get_credit_limit); billing currency USD
-        {**common, "customer_id": "C4", "name": "Delta", "currency": "USD", "credit_limit": 5000.0,
+        # own row 0, the group's row bypassed, the company's 0: no limit; billing currency USD
+        {**common, "customer_id": "C4", "name": "Delta", "currency": "USD", "credit_limit": None,
          "payment_terms_days": 0, "customer_since": ts("2023-05-04"), "segment": "Retail",
          "is_blocked": False, "on_prepayment": False},
     ])
@@ -396,7 +398,7 @@ def test_apply_every_change_kind(erp):
         {"company": DE, "customer_id": "C1", "change": "set_limit", "before": "10000.00", "after": "8000.00"},
         {"company": DE, "customer_id": "C1", "change": "hold_order", "order_id": "SO-1", "before": "false",
          "after": "true", "rule_ids": "overdue-90-block;over-limit", "reason": "Invoices > 90 days <overdue>"},
-        {"company": DE, "customer_id": "C2", "change": "set_limit", "before": "5000.00", "after": "4000.00"},
+        {"company": DE, "customer_id": "C2", "change": "set_limit", "before": "", "after": "4000.00"},
         {"company": DE, "customer_id": "C2", "change": "release_order", "order_id": "SO-4", "before": "true",
          "after": "false", "reason": "no rule asks for it any more (auto_release)"},
         {"company": DE, "customer_id": "C3", "change": "unblock", "before": "true", "after": "false"},
@@ -423,12 +425,13 @@ def test_apply_every_change_kind(erp):
     with engine.connect() as conn:
         ccl = t.customer_credit_limit
         limits = {(r.parent, r.parenttype): r for r in conn.execute(select(ccl))}
-        # the group row is untouched; C2 got a customer row of its own (bypass flag from the group)
+        # the group row is untouched; C2 got a customer row of its own, without the group's bypass
+        # flag (ERPNext would skip a row with it: the cut would not be enforced)
         assert limits[("Retail", "Customer Group")].credit_limit == 5000
         assert limits[("Retail", "Customer Group")].modified == datetime(2024, 1, 1)
         new = limits[("C2", "Customer")]
         assert (new.company, new.credit_limit, new.parentfield, new.idx, new.bypass_credit_limit_check) == \
-            (DE, 4000, "credit_limits", 1, 1)
+            (DE, 4000, "credit_limits", 1, 0)
         so = t.sales_order
         status = dict(conn.execute(select(so.c.name, so.c.status)).all())
         assert status["SO-1"] == "On Hold"
@@ -473,7 +476,7 @@ def test_failing_row_rolls_back_the_company(erp):
     engine = create_engine(url)
     with engine.connect() as conn:
         assert conn.execute(select(t.comment)).all() == []
-        assert len(conn.execute(select(t.customer_credit_limit)).all()) == 5
+        assert len(conn.execute(select(t.customer_credit_limit)).all()) == 6
     engine.dispose()
 
 

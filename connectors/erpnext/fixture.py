@@ -271,7 +271,7 @@ def _invoices_and_ledger(ex: Extract, docs: pd.DataFrame, history: pd.DataFrame)
         "voucher_type": ple["entry_type"], "voucher_no": ple["voucher_no"],
         "against_voucher_type": ple["voucher_type"], "against_voucher_no": ple["name"],
         "amount": (ple["value"] * ple["rate"]).round(2), "amount_in_account_currency": ple["value"],
-        "account_currency": ple["currency"], "due_date": ple["due_date"], "delinked": 0, "is_cancelled": 0})
+        "account_currency": ple["currency"], "due_date": ple["due_date"], "delinked": 0})
     return {"tabSales Invoice": invoices, "tabPayment Ledger Entry": ledger}
 
 

@@ -91,10 +91,12 @@ def fx_stmt() -> Select:
 
 
 def _limits(parenttype: str):
-    """One credit-limit row per (parent, company): the max, should ERPNext hold duplicates."""
+    """One credit-limit row per (parent, company): the max, should ERPNext hold duplicates; with
+    ``bypass`` when any of them has ``bypass_credit_limit_check`` set."""
     ccl = t.customer_credit_limit
     return (
-        select(ccl.c.parent, ccl.c.company, func.max(ccl.c.credit_limit).label("credit_limit"))
+        select(ccl.c.parent, ccl.c.company, func.max(ccl.c.credit_limit).label("credit_limit"),
+               func.max(ccl.c.bypass_credit_limit_check).label("bypass"))
         .where(ccl.c.parenttype == parenttype)
         .group_by(ccl.c.parent, ccl.c.company)
         .subquery(f"limits_{parenttype.replace(' ', '_').lower()}")
@@ -103,7 +105,7 @@ def _limits(parenttype: str):
 
 def _active_in_company(customer, company):
     """A customer is in a company's extract when it has its own credit-limit row, a submitted
-    invoice, a submitted order or a (non-cancelled) receivable ledger entry there. (ERPNext
+    invoice, a submitted order or a (not delinked) receivable ledger entry there. (ERPNext
     customers are global; a group limit alone does not make a customer active.)
 
     Each test is an EXISTS probing one document table through its customer index (the child
@@ -120,7 +122,7 @@ def _active_in_company(customer, company):
         select(so.c.name).where(so.c.customer == customer, _unindexed(so.c.company) == company,
                                 so.c.docstatus == 1).exists(),
         select(ple.c.name).where(ple.c.party == customer, _unindexed(ple.c.party_type) == "Customer",
-                                 _unindexed(ple.c.company) == company, ple.c.is_cancelled == 0).exists(),
+                                 _unindexed(ple.c.company) == company, ple.c.delinked == 0).exists(),
     )
 
 
@@ -139,8 +141,9 @@ def customers_stmt(companies: Sequence[str]) -> Select:
     """Customers with their effective limit, terms and flags (plus the raw ``payment_terms``).
 
     credit_limit follows ERPNext's ``get_credit_limit``: the customer's row for the company
-    unless it is 0, else the customer group's row unless 0, else the company's default
-    ``credit_limit``; 0 everywhere -> null (no limit).
+    unless it is 0, else the customer group's row unless 0 or its ``bypass_credit_limit_check``
+    is set (ERPNext then skips it), else the company's default ``credit_limit``; 0 everywhere ->
+    null (no limit).
     """
     c, co, ptd = t.customer, t.company, t.payment_terms_template_detail
     own = _limits("Customer")
@@ -150,7 +153,7 @@ def customers_stmt(companies: Sequence[str]) -> Select:
     )
     limit = func.coalesce(
         func.nullif(own.c.credit_limit, 0),
-        func.nullif(grp.c.credit_limit, 0),
+        func.nullif(case((func.coalesce(grp.c.bypass, 0) == 0, grp.c.credit_limit)), 0),
         func.nullif(co.c.credit_limit, 0),
     )
     return select(
@@ -190,7 +193,7 @@ def with_prepayment(prepayment_terms: str):
 
 def balances(companies: Sequence[str]):
     """Receivable balance per document from the Payment Ledger: one row per
-    (company, party, against_voucher) over non-delinked, non-cancelled entries.
+    (company, party, against_voucher) over the entries that are not delinked.
 
     open_amount   Σ amount_in_account_currency (the outstanding, signed)
     own_amount    Σ of the document's own entries (voucher = against_voucher): its original amount
@@ -214,8 +217,9 @@ def balances(companies: Sequence[str]):
         )
         .where(
             ple.c.company.in_(list(companies)),
+            # ERPNext's Accounts Receivable report: a cancelled voucher's entries and their
+            # reversals are delinked; Payment Ledger Entry has no is_cancelled (GL Entry has)
             ple.c.delinked == 0,
-            ple.c.is_cancelled == 0,
             ple.c.account_type == "Receivable",
             ple.c.party_type == "Customer",
         )

@@ -200,23 +200,15 @@ def _set_limits(conn: Connection, company: str, limits: pd.DataFrame,
         )
     new = sorted(cid for cid in values if cid not in own)
     if new:
-        # idx continues the customer's credit_limits table; the bypass flag follows the group's row
+        # idx continues the customer's credit_limits table. No bypass flag: ERPNext skips a row
+        # with bypass_credit_limit_check, so a copied group flag would switch off the very limit cut
         next_idx: dict[str, int] = {}
-        groups: dict[str, str | None] = {}
         for start in range(0, len(new), _IN_CHUNK):
-            part = new[start:start + _IN_CHUNK]
             next_idx.update(conn.execute(
                 select(ccl.c.parent, func.max(ccl.c.idx))
-                .where(ccl.c.parenttype == "Customer", ccl.c.parent.in_(part))
+                .where(ccl.c.parenttype == "Customer", ccl.c.parent.in_(new[start:start + _IN_CHUNK]))
                 .group_by(ccl.c.parent)
             ).all())
-            groups.update(conn.execute(select(c.c.name, c.c.customer_group).where(c.c.name.in_(part))).all())
-        group_names = sorted({g for g in groups.values() if g})
-        bypass = dict(conn.execute(
-            select(ccl.c.parent, func.max(ccl.c.bypass_credit_limit_check))
-            .where(ccl.c.parenttype == "Customer Group", ccl.c.company == company, ccl.c.parent.in_(group_names))
-            .group_by(ccl.c.parent)
-        ).all()) if group_names else {}
         inserted = [
             {
                 "name": secrets.token_hex(5),
@@ -228,7 +220,7 @@ def _set_limits(conn: Connection, company: str, limits: pd.DataFrame,
                 "idx": int(next_idx.get(cid) or 0) + 1,
                 "company": company,
                 "credit_limit": values[cid],
-                "bypass_credit_limit_check": int(bypass.get(groups.get(cid), 0) or 0),
+                "bypass_credit_limit_check": 0,
             }
             for cid in new
         ]
