@@ -1,22 +1,31 @@
-"""The part of the ERPNext (v15) schema creditctl reads and writes, as SQLAlchemy Core tables.
+"""ERPNext v15's tables, as SQLAlchemy Core tables built from the generated ``schema_v15.json``.
 
-Table and column names and types follow ERPNext's MariaDB DDL (Frappe's type mapping):
-document names and Link/Data/Select fields ``varchar(140)``, Currency/Float/Percent fields
-``decimal(21,9)``, Date ``date``, Datetime ``datetime(6)``, Check ``int(1)``, ``docstatus``
-``int(1)``, ``idx`` ``int(8)``, Int ``int(11)``, Text Editor ``longtext``. Only the columns this
-connector uses are declared: the real tables have many more, which the connector never touches.
+Nothing here is typed in by hand: every table, column, type, default and index comes from
+``schema_v15.json``, which ``gen_schema.py`` generates from ERPNext's own doctype definitions
+and Frappe's MariaDB DDL rules (sources, versions and commit in the file's header and in
+SOURCES.md). The tables are complete — every column ERPNext creates, not only the ones creditctl
+reads — so rows inserted with a few columns get ERPNext's defaults for the rest.
 
-The same metadata creates the demo ERP (SQLite) and the test databases; on MariaDB the
-``with_variant`` types render exactly as ERPNext's DDL. Indexes are ERPNext's where the
-connector's queries depend on them (``search_index`` fields, ``on_doctype_update`` composites,
-Frappe's ``parent`` index on child tables): the reads probe by customer / party, never relying on
-an index a real ERPNext lacks. Money columns are declared with
-``asdecimal=False`` so every driver hands back floats (the canonical frames are float64).
+On MariaDB the tables render as Frappe creates them (``varchar(140)``, ``decimal(21,9)``,
+``int(1)``, ``datetime(6)``, ``longtext``…, the same engine, row format, character set, key
+names). The same metadata creates the demo ERP and test databases on SQLite, with generic types;
+there an index is named ``<doctype>__<Frappe's name>`` (``sales_invoice__customer``: SQLite's
+index names are per database, not per table). Decimal columns hand back floats on every driver
+(``asdecimal=False``): the canonical frames are float64.
+
+Each table is a module attribute named after its doctype (``Sales Invoice`` ->
+``sales_invoice``); :data:`tables` maps doctype names to them.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 from sqlalchemy import (
+    BigInteger,
     Column,
     Date,
     DateTime,
@@ -27,258 +36,134 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeEngine
+
+#: the generated description of ERPNext v15's tables (see gen_schema.py)
+SCHEMA_FILE = Path(__file__).with_name("schema_v15.json")
+GENERATED: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 _MARIADB = ("mysql", "mariadb")
+_TYPE = re.compile(r"^(?P<base>[a-z]+)(?:\((?P<args>[\d,]+)\))?$")
 
 metadata = MetaData()
 
 
-def _money() -> Numeric:
-    """Frappe Currency / Float / Percent: decimal(21,9)."""
-    return Numeric(21, 9, asdecimal=False)
+def column_type(sql: str) -> TypeEngine:
+    """A generic SQLAlchemy type for a MariaDB column type of Frappe's, rendered exactly on MariaDB."""
+    found = _TYPE.match(sql)
+    if not found:
+        raise ValueError(f"schema_v15.json: unknown column type {sql!r}")
+    base, args = found["base"], [int(a) for a in (found["args"] or "").split(",") if a]
+    if base == "varchar":
+        return String(args[0])
+    if base == "int":
+        return Integer().with_variant(mysql.INTEGER(display_width=args[0]) if args else mysql.INTEGER(), *_MARIADB)
+    if base == "bigint":
+        return BigInteger().with_variant(mysql.BIGINT(display_width=args[0]) if args else mysql.BIGINT(), *_MARIADB)
+    if base == "decimal":
+        return Numeric(*args, asdecimal=False).with_variant(mysql.DECIMAL(*args, asdecimal=False), *_MARIADB)
+    if base == "date":
+        return Date()
+    if base == "datetime":
+        return DateTime().with_variant(mysql.DATETIME(fsp=args[0] if args else None), *_MARIADB)
+    if base == "time":
+        return Time().with_variant(mysql.TIME(fsp=args[0] if args else None), *_MARIADB)
+    if base == "text":
+        return Text().with_variant(mysql.TEXT(), *_MARIADB)
+    if base in ("longtext", "json"):
+        # Frappe's JSON is MariaDB's json, an alias of longtext (with a json_valid check)
+        return Text().with_variant(mysql.LONGTEXT(), *_MARIADB)
+    raise ValueError(f"schema_v15.json: unknown column type {sql!r}")
 
 
-def _check() -> Integer:
-    """Frappe Check (and docstatus): int(1)."""
-    return Integer().with_variant(mysql.INTEGER(display_width=1), *_MARIADB)
+def _server_default(spec: dict[str, Any]):
+    """Frappe's default: numbers bare, text quoted (SQLAlchemy quotes a plain string)."""
+    default = spec["default"]
+    if default is None:
+        return None
+    if re.match(r"^(int|bigint|decimal)\b", spec["type"]):
+        return text(default)
+    return default
 
 
-def _int(width: int = 11) -> Integer:
-    return Integer().with_variant(mysql.INTEGER(display_width=width), *_MARIADB)
+def _not_mariadb(ddl, target, bind, state=None, *, dialect, **kw) -> bool:
+    return dialect.name not in _MARIADB
 
 
-def _datetime() -> DateTime:
-    """Frappe Datetime (creation, modified): datetime(6)."""
-    return DateTime().with_variant(mysql.DATETIME(fsp=6), *_MARIADB)
+def attribute_name(doctype: str) -> str:
+    """The module attribute of a doctype's table (``Sales Invoice`` -> ``sales_invoice``)."""
+    return doctype.lower().replace(" ", "_").replace("-", "_")
 
 
-def _longtext() -> Text:
-    return Text().with_variant(mysql.LONGTEXT(), *_MARIADB)
+def sqlite_index_name(doctype: str, name: str) -> str:
+    """An index's name outside MariaDB: ``<doctype>__<Frappe's name>`` (``sales_invoice__customer``)."""
+    return f"{attribute_name(doctype)}__{name}"
 
 
-def _table(name: str, *columns: Column | Index) -> Table:
+def _indexes(table_name: str, spec: dict[str, Any]) -> list[Index | UniqueConstraint]:
+    """Frappe's keys: on MariaDB under Frappe's names, elsewhere (SQLite) as sqlite_index_name."""
+    out: list[Index | UniqueConstraint] = []
+    for index in spec["indexes"]:
+        if index["unique"]:
+            # MariaDB names a column's unique key after the column, as Frappe's inline "unique"
+            out.append(UniqueConstraint(*index["columns"], name=index["name"]))
+            continue
+        out.append(Index(index["name"], *index["columns"]).ddl_if(dialect=_MARIADB))
+        out.append(Index(sqlite_index_name(spec["doctype"], index["name"]), *index["columns"])
+                   .ddl_if(callable_=_not_mariadb))
+    return out
+
+
+def build_table(table_name: str, spec: dict[str, Any], meta: MetaData = metadata) -> Table:
+    columns = [
+        Column(c["name"], column_type(c["type"]), primary_key=bool(c.get("primary_key")),
+               nullable=c["nullable"], server_default=_server_default(c))
+        for c in spec["columns"]
+    ]
     return Table(
-        name,
-        metadata,
-        *columns,
-        mysql_engine="InnoDB",
-        mysql_charset="utf8mb4",
-        mysql_collate="utf8mb4_unicode_ci",
+        table_name, meta, *columns, *_indexes(table_name, spec),
+        mysql_engine=spec["engine"],
+        mysql_row_format=spec["row_format"],
+        mysql_charset=spec["charset"],
+        mysql_collate=spec["collation"],
+        info={"doctype": spec["doctype"], "source": spec["source"]},
     )
 
 
-def _pk() -> Column:
-    return Column("name", String(140), primary_key=True)
+#: doctype name -> its table
+tables: dict[str, Table] = {spec["doctype"]: build_table(name, spec) for name, spec in GENERATED["tables"].items()}
 
 
-company = _table(
-    "tabCompany",
-    _pk(),
-    Column("default_currency", String(140)),
-    Column("country", String(140)),
-    Column("credit_limit", _money(), nullable=False, server_default="0"),
-)
-
-customer_group = _table(
-    "tabCustomer Group",
-    _pk(),
-)
-
-payment_terms_template = _table(
-    "tabPayment Terms Template",
-    _pk(),
-)
-
-payment_terms_template_detail = _table(
-    "tabPayment Terms Template Detail",
-    _pk(),
-    Column("parent", String(140)),
-    Column("parenttype", String(140)),
-    Column("parentfield", String(140)),
-    Column("idx", _int(8), nullable=False, server_default="0"),
-    Column("credit_days", _int(), nullable=False, server_default="0"),
-    Index("ix_ptt_detail_parent", "parent"),
-)
-
-customer = _table(
-    "tabCustomer",
-    _pk(),
-    Column("creation", _datetime()),
-    Column("modified", _datetime()),
-    Column("customer_name", String(140)),
-    Column("customer_group", String(140)),
-    Column("territory", String(140)),
-    Column("default_currency", String(140)),
-    Column("payment_terms", String(140)),
-    Column("is_frozen", _check(), nullable=False, server_default="0"),
-    Column("disabled", _check(), nullable=False, server_default="0"),
-)
-
-customer_credit_limit = _table(
-    "tabCustomer Credit Limit",
-    _pk(),
-    Column("creation", _datetime()),
-    Column("modified", _datetime()),
-    Column("parent", String(140)),
-    Column("parenttype", String(140)),
-    Column("parentfield", String(140)),
-    Column("idx", _int(8), nullable=False, server_default="0"),
-    Column("company", String(140)),
-    Column("credit_limit", _money(), nullable=False, server_default="0"),
-    Column("bypass_credit_limit_check", _check(), nullable=False, server_default="0"),
-    Index("ix_ccl_parent", "parent"),
-)
-
-sales_invoice = _table(
-    "tabSales Invoice",
-    _pk(),
-    Column("customer", String(140)),
-    Column("company", String(140)),
-    Column("posting_date", Date, nullable=False),
-    Column("due_date", Date),
-    Column("currency", String(140)),
-    Column("conversion_rate", _money(), nullable=False, server_default="0"),
-    Column("grand_total", _money(), nullable=False, server_default="0"),
-    Column("base_grand_total", _money(), nullable=False, server_default="0"),
-    Column("outstanding_amount", _money(), nullable=False, server_default="0"),
-    Column("is_return", _check(), nullable=False, server_default="0"),
-    Column("return_against", String(140)),
-    Column("docstatus", _check(), nullable=False, server_default="0"),
-    Column("status", String(140)),
-    Index("ix_sinv_customer", "customer"),
-    Index("ix_sinv_company", "company"),
-)
-
-payment_schedule = _table(
-    "tabPayment Schedule",
-    _pk(),
-    Column("parent", String(140)),
-    Column("parenttype", String(140)),
-    Column("parentfield", String(140)),
-    Column("idx", _int(8), nullable=False, server_default="0"),
-    Column("due_date", Date, nullable=False),
-    Column("payment_amount", _money(), nullable=False, server_default="0"),
-    Column("outstanding", _money(), nullable=False, server_default="0"),
-    Column("paid_amount", _money(), nullable=False, server_default="0"),
-    Column("base_payment_amount", _money(), nullable=False, server_default="0"),
-    Index("ix_ps_parent", "parent"),
-)
-
-payment_ledger_entry = _table(
-    "tabPayment Ledger Entry",
-    _pk(),
-    Column("posting_date", Date),
-    Column("company", String(140)),
-    Column("account_type", String(140)),
-    Column("party_type", String(140)),
-    Column("party", String(140)),
-    Column("voucher_type", String(140)),
-    Column("voucher_no", String(140)),
-    Column("against_voucher_type", String(140)),
-    Column("against_voucher_no", String(140)),
-    Column("amount", _money(), nullable=False, server_default="0"),
-    Column("amount_in_account_currency", _money(), nullable=False, server_default="0"),
-    Column("account_currency", String(140)),
-    Column("due_date", Date),
-    Column("delinked", _check(), nullable=False, server_default="0"),
-    Column("is_cancelled", _check(), nullable=False, server_default="0"),
-    # ERPNext's own: search_index fields, plus on_doctype_update's two composites
-    Index("ix_ple_posting_date", "posting_date"),
-    Index("ix_ple_party_type", "party_type"),
-    Index("ix_ple_voucher_type", "voucher_type"),
-    Index("ix_ple_against_voucher_type", "against_voucher_type"),
-    Index("ix_ple_against_voucher_no", "against_voucher_no"),
-    Index("ix_ple_voucher_no", "voucher_no"),
-    Index("ix_ple_party", "party"),
-    Index("ix_ple_company", "company"),
-    Index("ix_ple_against_voucher", "against_voucher_no", "against_voucher_type"),
-    Index("ix_ple_voucher", "voucher_no", "voucher_type"),
-)
-
-sales_order = _table(
-    "tabSales Order",
-    _pk(),
-    Column("modified", _datetime()),
-    Column("customer", String(140)),
-    Column("company", String(140)),
-    Column("transaction_date", Date),
-    Column("delivery_date", Date),
-    Column("currency", String(140)),
-    Column("grand_total", _money(), nullable=False, server_default="0"),
-    Column("base_grand_total", _money(), nullable=False, server_default="0"),
-    Column("per_billed", _money(), nullable=False, server_default="0"),
-    Column("per_delivered", _money(), nullable=False, server_default="0"),
-    Column("status", String(140)),
-    Column("docstatus", _check(), nullable=False, server_default="0"),
-    Index("ix_so_customer", "customer"),
-    Index("ix_so_company", "company"),
-)
-
-comment = _table(
-    "tabComment",
-    _pk(),
-    Column("creation", _datetime()),
-    Column("modified", _datetime()),
-    Column("owner", String(140)),
-    Column("comment_type", String(140)),
-    Column("reference_doctype", String(140)),
-    Column("reference_name", String(140)),
-    Column("content", _longtext()),
-    Index("ix_comment_reference_name", "reference_name"),
-)
-
+# one module attribute per table (set from the generated file, so that a doctype added to the
+# generator needs no edit here; the names are listed for readers and type checkers)
+company: Table
+currency_exchange: Table
+customer: Table
+customer_group: Table
+customer_credit_limit: Table
+payment_terms_template: Table
+payment_terms_template_detail: Table
+sales_invoice: Table
+sales_invoice_item: Table
+payment_schedule: Table
+payment_ledger_entry: Table
+dunning: Table
+overdue_payment: Table
+sales_order: Table
+sales_order_item: Table
+delivery_note: Table
+delivery_note_item: Table
+#: Frappe's comments on documents (``reference_doctype`` / ``reference_name``)
+comment: Table
 #: Frappe's document history: one row per change of a document, ``data`` a JSON of the changed
-#: fields' old/new values; creditctl writes one per change it makes, owner = its ERP user
-version = _table(
-    "tabVersion",
-    _pk(),
-    Column("creation", _datetime()),
-    Column("modified", _datetime()),
-    Column("modified_by", String(140)),
-    Column("owner", String(140)),
-    Column("docstatus", _check(), nullable=False, server_default="0"),
-    Column("idx", _int(8), nullable=False, server_default="0"),
-    Column("ref_doctype", String(140)),
-    Column("docname", String(140)),
-    Column("data", _longtext()),
-    Column("table_html", _longtext()),
-    Index("ix_version_ref_doctype_docname", "ref_doctype", "docname"),
-)
-
-currency_exchange = _table(
-    "tabCurrency Exchange",
-    _pk(),
-    Column("date", Date, nullable=False),
-    Column("from_currency", String(140), nullable=False),
-    Column("to_currency", String(140), nullable=False),
-    Column("exchange_rate", _money(), nullable=False, server_default="0"),
-    Column("for_buying", _check(), nullable=False, server_default="1"),
-    Column("for_selling", _check(), nullable=False, server_default="1"),
-)
-
-dunning = _table(
-    "tabDunning",
-    _pk(),
-    Column("customer", String(140)),
-    Column("company", String(140)),
-    Column("posting_date", Date),
-    Column("docstatus", _check(), nullable=False, server_default="0"),
-    Column("dunning_type", String(140)),
-)
-
-overdue_payment = _table(
-    "tabOverdue Payment",
-    _pk(),
-    Column("parent", String(140)),
-    Column("parenttype", String(140)),
-    Column("parentfield", String(140)),
-    Column("idx", _int(8), nullable=False, server_default="0"),
-    Column("sales_invoice", String(140)),
-    Column("payment_schedule", String(140)),
-    Index("ix_overdue_payment_sales_invoice", "sales_invoice"),
-)
+#: fields' old/new values
+version: Table
+globals().update({attribute_name(doctype): table for doctype, table in tables.items()})
 
 
 def create_all(bind) -> None:
