@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, insert, select, type_coerce
+from sqlalchemy import Table, insert, inspect, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.sqltypes import NullType
@@ -123,6 +123,13 @@ class CanonicalConnector(SqlConnector):
 
     def read_payments(self, companies: Sequence[str]) -> pd.DataFrame:
         return self._read_entity("payments", companies)
+
+    def read_open_deliveries(self, companies: Sequence[str]) -> pd.DataFrame:
+        """The optional ``open_deliveries`` view; none where the database has no such view."""
+        table = self.tables.open_deliveries
+        with self._connection(f"look for {table.fullname}") as conn:
+            present = inspect(conn).has_table(table.name, schema=table.schema)
+        return self._read_entity("open_deliveries", companies) if present else empty_frame("open_deliveries")
 
     def read_fx_rates(self, companies: Sequence[str]) -> pd.DataFrame:
         """All rows of fx_rates (rates are not per company)."""

@@ -59,6 +59,7 @@ class CanonicalTables:
     payments: Table
     fx_rates: Table
     decisions_out: Table
+    open_deliveries: Table  # optional: read only where the view exists
 
     def source(self) -> dict[str, Table]:
         """Entity name -> source table."""
@@ -119,6 +120,16 @@ def canonical_tables(schema: str | None = None, prefix: str = "") -> CanonicalTa
         Column("on_hold", Boolean, nullable=False),
         Index(f"ix_{prefix}open_orders_key", "company", "order_id"),
     )
+    open_deliveries = Table(
+        f"{prefix}open_deliveries", md,
+        key("company"),
+        key("delivery_id"),
+        key("customer_id"),
+        Column("delivery_date", Date, nullable=False),
+        _money("open_amount"),
+        Column("currency", String(3), nullable=False),
+        Index(f"ix_{prefix}open_deliveries_key", "company", "delivery_id"),
+    )
     payments = Table(
         f"{prefix}payments", md,
         key("company"),
@@ -154,7 +165,8 @@ def canonical_tables(schema: str | None = None, prefix: str = "") -> CanonicalTa
         Column("imported_at", DateTime),  # set by the ERP side once it applied the row
         Index("ix_creditctl_decisions_out_pending", "company", "imported_at"),
     )
-    return CanonicalTables(md, companies, customers, open_items, open_orders, payments, fx_rates, decisions_out)
+    return CanonicalTables(md, companies, customers, open_items, open_orders, payments, fx_rates, decisions_out,
+                           open_deliveries)
 
 
 def _records(frame: pd.DataFrame, table: Table) -> Iterator[list[dict]]:

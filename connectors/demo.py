@@ -474,8 +474,37 @@ def _build(rng: np.random.Generator, n: int, as_of: np.datetime64) -> _Rows:
         "content": "Reason for hold: waiting for overdue payments",
     })
 
+    # ---------------------------------------------------------------- unbilled delivery notes
+    # a few deliveries without an order (ERPNext counts them in the outstanding), some partly
+    # invoiced; home-currency customers only. Their own generator: the other tables stay as they were
+    drng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    dn_c = np.flatnonzero(~foreign & ~prof["new"] & (drng.random(n) < 0.04))
+    dn_day = -drng.integers(1, 40, len(dn_c))
+    dn_net = np.round(drng.uniform(300, 6000, len(dn_c)), 2)
+    dn_grand = np.round(dn_net * 1.19, 2)
+    dn_names = _series_names("MAT-DN", dn_day, as_of)
+    dn_items = np.array(_hashes(6_000_000, len(dn_c)), dtype=object)
+    rows.add("tabDelivery Note", {
+        "name": dn_names, "customer": cust_ids[dn_c], "company": np.array(company_names, dtype=object)[comp[dn_c]],
+        "posting_date": _dates(as_of, dn_day), "currency": currency[dn_c], "docstatus": 1, "status": "To Bill",
+        "net_total": dn_net, "base_net_total": dn_net, "grand_total": dn_grand, "base_grand_total": dn_grand,
+    })
+    rows.add("tabDelivery Note Item", {
+        "name": dn_items, "parent": dn_names, "parenttype": "Delivery Note", "parentfield": "items", "idx": 1,
+        "amount": dn_net, "base_amount": dn_net, "docstatus": 1,
+    })
+    partly = np.flatnonzero(drng.random(len(dn_c)) < 0.4)
+    rows.add("tabSales Invoice Item", {
+        "name": _hashes(7_000_000, len(partly)), "parent": [f"{x}-INV" for x in dn_names[partly]],
+        "parenttype": "Sales Invoice", "parentfield": "items", "idx": 1, "docstatus": 1,
+        "dn_detail": dn_items[partly], "delivery_note": dn_names[partly], "amount": np.round(dn_net[partly] * 0.4, 2),
+    })
+    dn_open = dn_net.copy()
+    dn_open[partly] -= np.round(dn_net[partly] * 0.4, 2)
+
     # ---------------------------------------------------------------- exposure -> credit limits
     exposure = np.bincount(inv_c, weights=outstanding * rate, minlength=n)
+    exposure += np.bincount(dn_c, weights=dn_open / dn_net * dn_grand, minlength=n)
     exposure += np.bincount(inv_c[cn_orig], weights=np.where(cn_standalone, cn_amount * cn_rate, 0.0), minlength=n)
     exposure += np.bincount(poa_cust, weights=poa_amount * poa_rate, minlength=n)
     counts_open = so_open & (docstatus == 1) & (per_billed < 100)

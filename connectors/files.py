@@ -21,7 +21,7 @@ import pandas as pd
 from etl.decisions import DECISION_COLUMNS
 from etl.extract import Extract
 from etl.ports import ConnectorError, ErpProvenance
-from validation.contracts import ENTITIES, columns
+from validation.contracts import ENTITIES, columns, empty_frame
 from validation.numbers import parse_number_text, text_cells
 
 _BOOLEANS = {"true": True, "false": False}
@@ -94,12 +94,17 @@ class FilesConnector:
     def read_payments(self, companies: Sequence[str]) -> pd.DataFrame:
         return self._for("payments", companies)
 
+    def read_open_deliveries(self, companies: Sequence[str]) -> pd.DataFrame:
+        """``open_deliveries.csv`` / ``.parquet`` when the folder has one (it is optional)."""
+        if not any((self.folder / f"open_deliveries.{ext}").is_file() for ext in ("csv", "parquet")):
+            return empty_frame("open_deliveries")
+        return self._for("open_deliveries", companies)
+
     def read_fx_rates(self, companies: Sequence[str]) -> pd.DataFrame:
         return self._read("fx_rates")
 
     def read_extract(self, companies: Sequence[str] = ()) -> Extract:
-        return Extract(**{e: self._for(e, companies) if e != "fx_rates" else self._read(e)
-                          for e in Extract.entities()})
+        return Extract(**{e: getattr(self, f"read_{e}")(companies) for e in Extract.entities()})
 
     def read_state(self, companies: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         customers = self._for("customers", companies)

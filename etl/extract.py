@@ -1,8 +1,8 @@
-"""The canonical ERP extract: the six SPEC §3 frames travelling together."""
+"""The canonical ERP extract: the SPEC §3 frames travelling together."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 import pandas as pd
 
@@ -19,6 +19,8 @@ class Extract:
     open_orders: pd.DataFrame
     payments: pd.DataFrame
     fx_rates: pd.DataFrame
+    #: optional (an ERP without such documents has none): last, so the six-frame form still builds
+    open_deliveries: pd.DataFrame = field(default_factory=lambda: empty_frame("open_deliveries"))
 
     @classmethod
     def empty(cls) -> Extract:

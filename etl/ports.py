@@ -65,6 +65,10 @@ class ErpConnector(Protocol):
 
     def read_payments(self, companies: Sequence[str]) -> pd.DataFrame: ...
 
+    def read_open_deliveries(self, companies: Sequence[str]) -> pd.DataFrame:
+        """Delivered, not invoiced, not in an open order's amount; empty where the ERP has none."""
+        ...
+
     def read_fx_rates(self, companies: Sequence[str]) -> pd.DataFrame: ...
 
     def read_state(self, companies: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -44,7 +44,7 @@ POSITION_COLUMNS: list[str] = [
     "overdue_1_30", "overdue_31_60", "overdue_61_90", "overdue_91_plus",
     "overdue_amount", "max_days_overdue", "max_dunning_level",
     # exposure against limits
-    "open_orders_amount", "exposure", "over_limit_amount", "utilisation", "uninsured_exposure",
+    "open_orders_amount", "open_deliveries_amount", "exposure", "over_limit_amount", "utilisation", "uninsured_exposure",
     # payment behaviour and sales
     "avg_days_late", "paid_items_365", "has_payment_history", "late_trend",
     "sales_90", "dso",
@@ -256,6 +256,9 @@ def compute_positions(
     orders = _usable(extract.open_orders, "open_orders", "order_id", table, index, flags, quarantine)
     open_orders = cents(_sum(orders.row, orders.money("open_amount"), n))
     del orders
+    deliveries = _usable(extract.open_deliveries, "open_deliveries", "delivery_id", table, index, flags, quarantine)
+    open_deliveries = cents(_sum(deliveries.row, deliveries.money("open_amount"), n))
+    del deliveries
 
     # ---- payments: lateness over the history windows, cleared invoices in the sales window
     pay = _usable(extract.payments, "payments", "item_id", table, index, flags, quarantine)
@@ -289,7 +292,8 @@ def compute_positions(
     out["max_days_overdue"] = max_dpd
     out["max_dunning_level"] = max_dunning
     out["open_orders_amount"] = open_orders
-    exposure = cents(open_ar + open_orders)
+    out["open_deliveries_amount"] = open_deliveries
+    exposure = cents(open_ar + open_orders + open_deliveries)
     out["exposure"] = exposure
     limit = customers["credit_limit"].to_numpy(dtype=float, na_value=np.nan)
     out["over_limit_amount"], out["utilisation"] = _against_limit(exposure, limit)

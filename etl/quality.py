@@ -10,7 +10,7 @@ from etl.extract import Extract
 from validation.quarantine import empty_quarantine, quarantine_rows, validate_frame
 
 #: entities whose rows belong to a customer and must reference a known one
-_CUSTOMER_CHILDREN = ("open_items", "open_orders", "payments")
+_CUSTOMER_CHILDREN = ("open_items", "open_orders", "open_deliveries", "payments")
 
 
 @dataclass(frozen=True)

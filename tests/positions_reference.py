@@ -106,6 +106,7 @@ def reference_positions(
 
     items_by = rated(extract.open_items, "open_items", "item_id")
     orders_by = rated(extract.open_orders, "open_orders", "order_id")
+    deliveries_by = rated(extract.open_deliveries, "open_deliveries", "delivery_id")
     payments_by = rated(extract.payments, "payments", "item_id")
 
     out = []
@@ -166,7 +167,11 @@ def reference_positions(
         for order, rate in orders_by.get(key, []):
             orders += order["open_amount"] * rate
         p["open_orders_amount"] = cents(orders)
-        p["exposure"] = cents(p["open_ar"] + p["open_orders_amount"])
+        deliveries = 0.0
+        for delivery, rate in deliveries_by.get(key, []):
+            deliveries += delivery["open_amount"] * rate
+        p["open_deliveries_amount"] = cents(deliveries)
+        p["exposure"] = cents(p["open_ar"] + p["open_orders_amount"] + p["open_deliveries_amount"])
         limit = None if _null(c["credit_limit"]) else float(c["credit_limit"])
         p["over_limit_amount"] = math.nan if limit is None else cents(max(0.0, p["exposure"] - limit))
         p["utilisation"] = math.nan if limit is None or limit == 0 else p["exposure"] / limit

@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import create_engine, func, select, text, update
 
 from connectors.canonical import CanonicalConnector, PlanError
 from connectors.canonical_schema import OUTBOUND_TABLE, load_extract
@@ -32,6 +32,7 @@ KEYS = {
     "customers": ["company", "customer_id"],
     "open_items": ["company", "item_id"],
     "open_orders": ["company", "order_id"],
+    "open_deliveries": ["company", "delivery_id"],
     "payments": ["company", "item_id"],
     "fx_rates": ["from_currency", "to_currency", "as_of"],
 }
@@ -357,3 +358,17 @@ def test_mariadb_odbc_url_connects_to_the_port_it_names():
     with pytest.raises(ConnectorError, match="cannot connect.*(2002|Can't connect)"):
         closed.read_companies(["C1"])
     closed.close()
+
+
+def test_open_deliveries_are_optional(url: str, extract: Extract) -> None:
+    # a database without an open_deliveries view has no deliveries; one with it is read
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE open_deliveries"))
+    engine.dispose()
+    connector = CanonicalConnector(url)
+    try:
+        assert connector.read_open_deliveries(companies_of(extract)).empty
+        assert len(connector.read_customers(companies_of(extract))) == len(extract.customers)
+    finally:
+        connector.close()

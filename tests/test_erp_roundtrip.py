@@ -54,7 +54,8 @@ MARIADB = "mysql+pymysql://root@127.0.0.1:3306/{db}?charset=utf8mb4"
 MARIADB_ODBC = "mysql+pyodbc://root@127.0.0.1:3306/{db}?driver=MariaDB+Unicode&charset=utf8mb4"
 #: sort keys of each frame
 FRAME_KEYS = {"companies": ["company"], "customers": KEYS, "open_items": ["company", "item_id"],
-              "open_orders": ["company", "order_id"], "payments": ["company", "item_id"],
+              "open_orders": ["company", "order_id"], "open_deliveries": ["company", "delivery_id"],
+              "payments": ["company", "item_id"],
               "fx_rates": ["from_currency", "to_currency", "as_of"]}
 
 

@@ -78,6 +78,18 @@ def _cust(name, customer_name, group, terms, *, frozen=0, currency=None, created
     }
 
 
+def _dn(name, customer, *, status="To Bill", docstatus=1):
+    return {"name": name, "customer": customer, "company": DE, "posting_date": d("2025-05-20"), "currency": "EUR",
+            "status": status, "docstatus": docstatus, "net_total": 1000, "base_net_total": 1000,
+            "grand_total": 1190, "base_grand_total": 1190}
+
+
+def _dni(name, parent, *, against_sales_order=None, against_sales_invoice=None):
+    return {"name": name, "parent": parent, "parenttype": "Delivery Note", "parentfield": "items", "idx": 1,
+            "amount": 1000, "base_amount": 1000, "against_sales_order": against_sales_order,
+            "against_sales_invoice": against_sales_invoice}
+
+
 def build_erp(url: str) -> None:
     """The hand-built ERPNext: see each row's comment for what it exercises."""
     engine = create_engine(url)
@@ -196,6 +208,27 @@ def build_erp(url: str) -> None:
              "idx": 1, "sales_invoice": "SINV-2", "payment_schedule": "ps4"},
             {"name": "op4", "parent": "DUN-4", "parenttype": "Dunning", "parentfield": "overdue_payments",
              "idx": 1, "sales_invoice": "SINV-2", "payment_schedule": "ps4"},
+        ],
+        # delivery notes, as ERPNext's get_customer_outstanding counts them
+        t.delivery_note: [
+            _dn("DN-1", "C1"),                         # 1000 net, 400 of it invoiced: 600 / 1000 x 1190 open
+            _dn("DN-2", "C1"),                         # its item is against an order: the order counts it
+            _dn("DN-3", "C2", status="Closed"),        # closed: never counted
+            _dn("DN-4", "C2", docstatus=0),            # a draft
+            _dn("DN-5", "C2"),                         # fully invoiced
+            _dn("DN-6", "C4"),                         # item against an invoice
+        ],
+        t.delivery_note_item: [
+            _dni("dni1", "DN-1"), _dni("dni2", "DN-2", against_sales_order="SO-1"), _dni("dni3", "DN-3"),
+            _dni("dni4", "DN-4"), _dni("dni5", "DN-5"), _dni("dni6", "DN-6", against_sales_invoice="SINV-5"),
+        ],
+        t.sales_invoice_item: [
+            {"name": "sii1", "parent": "SINV-X1", "parenttype": "Sales Invoice", "parentfield": "items", "idx": 1,
+             "dn_detail": "dni1", "amount": 400, "docstatus": 1},
+            {"name": "sii2", "parent": "SINV-X2", "parenttype": "Sales Invoice", "parentfield": "items", "idx": 1,
+             "dn_detail": "dni1", "amount": 300, "docstatus": 2},  # cancelled: bills nothing
+            {"name": "sii3", "parent": "SINV-X3", "parenttype": "Sales Invoice", "parentfield": "items", "idx": 1,
+             "dn_detail": "dni5", "amount": 1000, "docstatus": 1},
         ],
         t.currency_exchange: [
             {"name": "2025-01-01-USD-EUR", "date": d("2025-01-01"), "from_currency": "USD", "to_currency": "EUR",
@@ -602,8 +635,11 @@ def test_customers_probe_documents_by_customer_not_by_company(erp):
     through the company index (or a scan) costs as much as the company's whole history."""
     _, url = erp
     steps = _indexes_used(url, read.customers_stmt([DE]))
-    probes = {"tabSales Invoice": "ix_sinv_customer", "tabSales Order": "ix_so_customer",
-              "tabPayment Ledger Entry": "ix_ple_party"}
+    # ERPNext's own index names (MariaDB); on SQLite, whose index names are global, <doctype>__<name>
+    sqlite = url.startswith("sqlite")
+    probes = {"tabSales Invoice": "sales_invoice__customer" if sqlite else "customer",
+              "tabSales Order": "sales_order__customer" if sqlite else "customer",
+              "tabPayment Ledger Entry": "payment_ledger_entry__party" if sqlite else "party"}
     used = {(table, index) for table, index in steps if table in probes}
     assert used == set(probes.items()), steps
 
@@ -623,3 +659,14 @@ def test_pyodbc_gives_the_same_frames_as_pymysql(mariadb_database):
     finally:
         for c in readers:
             c.close()
+
+
+def test_open_deliveries_as_erpnexts_customer_outstanding(erp):
+    connector, _ = erp
+    got = connector.read_open_deliveries([DE])
+    expected = frame("open_deliveries", [
+        {"company": DE, "delivery_id": "DN-1", "customer_id": "C1", "delivery_date": ts("2025-05-20"),
+         "open_amount": 714.0, "currency": "EUR"},
+    ])
+    pd.testing.assert_frame_equal(got, expected)
+    assert connector.read_open_deliveries([QUOTED]).empty

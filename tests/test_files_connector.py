@@ -395,3 +395,25 @@ def test_a_dagster_apply_of_a_files_config_fails_on_the_connector_not_on_the_app
     assert check.metadata["message"].value == (f"{config}: writeback apply: the files connector cannot write to "
                                                "an ERP; use dry-run or off")
     assert not result.asset_materializations_for_node("erp_writeback")
+
+
+def test_open_deliveries_csv_is_optional_and_counts_in_exposure(tmp_path: Path) -> None:
+    folder = tmp_path / "erp"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "evaluate", folder)
+    as_of = dt.date(2026, 6, 30)
+    ruleset = load_ruleset([folder / "rules.yaml"])
+    without = FilesConnector(folder).read_extract()
+    assert without.open_deliveries.empty  # no file: no deliveries
+    (folder / "open_deliveries.csv").write_text(
+        "company,delivery_id,customer_id,delivery_date,open_amount,currency\n"
+        "DE01,DN-1,C1,2026-06-20,1234.5,EUR\n"
+        "DE01,DN-2,C1,2026-06-21,-5,EUR\n")  # a negative uninvoiced value breaks the contract
+    extract = FilesConnector(folder).read_extract()
+    assert extract.open_deliveries["delivery_id"].tolist() == ["DN-1", "DN-2"]
+    before = evaluate(without, ruleset, as_of).positions.set_index("customer_id")
+    after = evaluate(extract, ruleset, as_of)
+    positions = after.positions.set_index("customer_id")
+    assert positions.at["C1", "open_deliveries_amount"] == 1234.5
+    assert positions.at["C1", "exposure"] == pytest.approx(before.at["C1", "exposure"] + 1234.5)
+    bad = after.quarantine[after.quarantine["entity"] == "open_deliveries"]
+    assert bad["key"].tolist() == ["DE01/DN-2"] and positions.at["C1", "data_incomplete"]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from etl.extract import Extract
 from etl.positions import POSITION_COLUMNS, PositionsResult, compute_positions
 from tests.positions_reference import reference_positions
-from validation.contracts import Customers, FxRates, OpenItems, OpenOrders, Payments
+from validation.contracts import Customers, FxRates, OpenDeliveries, OpenItems, OpenOrders, Payments
 from validation.quarantine import QUARANTINE_COLUMNS
 
 AS_OF = datetime.date(2026, 6, 30)
@@ -224,7 +224,7 @@ def test_items_dated_after_as_of_count_in_open_ar_as_not_due() -> None:
 def test_limits(limit: float | None, over: float, util: float) -> None:
     ex = extract(customers_frame({"credit_limit": limit}), items=[{"amount": 250.0}], orders=[{"open_amount": 50.0}])
     p = position(ex)
-    assert p["open_orders_amount"] == 50.0 and p["exposure"] == 300.0
+    assert p["open_orders_amount"] == 50.0 and p["open_deliveries_amount"] == 0.0 and p["exposure"] == 300.0
     for field, expected in (("over_limit_amount", over), ("utilisation", util)):
         assert (math.isnan(p[field]) and math.isnan(expected)) or p[field] == pytest.approx(expected), field
 
@@ -393,7 +393,8 @@ def test_matches_reference_on_a_handwritten_mix() -> None:
 # ---------------------------------------------------------------------------- property tests
 
 MONEY = {"open_ar", "unapplied_credits", "not_due", "overdue_1_30", "overdue_31_60", "overdue_61_90",
-         "overdue_91_plus", "overdue_amount", "open_orders_amount", "exposure", "over_limit_amount",
+         "overdue_91_plus", "overdue_amount", "open_orders_amount", "open_deliveries_amount", "exposure",
+         "over_limit_amount",
          "uninsured_exposure", "sales_90", "credit_limit", "base_credit_limit", "insured_limit"}
 MEANS = {"avg_days_late", "late_trend"}
 RATIOS = {"utilisation", "dso"}
@@ -488,6 +489,12 @@ def extracts(draw: st.DrawFn) -> tuple[Extract, pd.DataFrame | None]:
         orders.append({"company": company, "order_id": f"O{n}", "customer_id": cid, "order_date": day(3),
                        "open_amount": draw(st.one_of(st.just(0), cents_amount)) / 100,
                        "currency": draw(currency_for(company)), "on_hold": False})
+    deliveries = []
+    for n in range(draw(st.integers(0, 3))):
+        company, cid = draw(owners)
+        deliveries.append({"company": company, "delivery_id": f"D{n}", "customer_id": cid,
+                           "delivery_date": day(2), "open_amount": draw(cents_amount) / 100,
+                           "currency": draw(currency_for(company))})
     payments = []
     for n in range(draw(st.integers(0, 20))):
         company, cid = draw(owners)
@@ -508,6 +515,8 @@ def extracts(draw: st.DrawFn) -> tuple[Extract, pd.DataFrame | None]:
         open_orders=orders_frame(*orders),
         payments=Payments.validate(pd.DataFrame(payments)) if payments else Extract.empty().payments,
         fx_rates=fx_frame(*[(f, t, rate, off) for (f, t), rate, off in fx]),
+        open_deliveries=(OpenDeliveries.validate(pd.DataFrame(deliveries)) if deliveries
+                         else Extract.empty().open_deliveries),
     )
     return ex, incomplete
 
@@ -528,3 +537,18 @@ def test_row_order_changes_nothing_but_float_noise(case: tuple[Extract, pd.DataF
     a = compute_positions(ex, AS_OF).positions
     b = compute_positions(shuffled, AS_OF).positions
     pd.testing.assert_frame_equal(a, b, check_exact=False, atol=0.0100001, rtol=1e-9)
+
+
+def test_open_deliveries_count_in_exposure_in_company_currency() -> None:
+    # ERPNext counts delivered, unbilled goods not in an open order in the customer's outstanding
+    deliveries = OpenDeliveries.validate(pd.DataFrame([
+        {"company": "DE01", "delivery_id": "DN-1", "customer_id": "C1", "delivery_date": day(2),
+         "open_amount": 40.0, "currency": "EUR"},
+        {"company": "DE01", "delivery_id": "DN-2", "customer_id": "C1", "delivery_date": day(2),
+         "open_amount": 10.0, "currency": "USD"},
+    ]))
+    ex = extract(customers_frame({"credit_limit": 300.0}), items=[{"amount": 250.0}], orders=[{"open_amount": 50.0}],
+                 fx=[("USD", "EUR", 0.5, 5)]).replace(open_deliveries=deliveries)
+    p = position(ex)
+    assert p["open_deliveries_amount"] == 45.0
+    assert p["exposure"] == 345.0 and p["over_limit_amount"] == 45.0

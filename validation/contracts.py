@@ -141,6 +141,24 @@ class OpenOrders(pa.DataFrameModel):
         unique = ["company", "order_id"]
 
 
+class OpenDeliveries(pa.DataFrameModel):
+    """Goods delivered but not invoiced and not already counted in an open order's amount
+    (ERPNext's own customer outstanding counts them); empty for an ERP without such documents."""
+
+    company: Series[str] = pa.Field(description="Company code")
+    delivery_id: Series[str] = pa.Field(description="Delivery key, unique per company")
+    customer_id: Series[str] = pa.Field(description="Customer key")
+    delivery_date: Series[pa.DateTime] = pa.Field(description="Delivery date")
+    open_amount: Series[float] = pa.Field(ge=0, le=MAX_MONEY, description="Uninvoiced value in document currency")
+    currency: Series[str] = pa.Field(str_matches=ISO_CURRENCY, description="Document currency")
+
+    class Config:
+        strict = True
+        coerce = True
+        name = "open_deliveries"
+        unique = ["company", "delivery_id"]
+
+
 class Payments(pa.DataFrameModel):
     """Cleared invoices (payment history)."""
 
@@ -181,6 +199,7 @@ ENTITIES: dict[str, tuple[type[pa.DataFrameModel], list[str]]] = {
     "customers": (Customers, ["company", "customer_id"]),
     "open_items": (OpenItems, ["company", "item_id"]),
     "open_orders": (OpenOrders, ["company", "order_id"]),
+    "open_deliveries": (OpenDeliveries, ["company", "delivery_id"]),
     "payments": (Payments, ["company", "item_id"]),
     "fx_rates": (FxRates, ["from_currency", "to_currency", "as_of"]),
 }

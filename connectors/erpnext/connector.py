@@ -72,6 +72,12 @@ class ErpNextConnector(SqlConnector):
         with self._connection("read open orders") as conn:
             return read.read_open_orders(conn, companies, self.chunk_size, self.order_amounts)
 
+    def read_open_deliveries(self, companies: Sequence[str]) -> pd.DataFrame:
+        if not companies:
+            return empty_frame("open_deliveries")
+        with self._connection("read unbilled delivery notes") as conn:
+            return read.read_open_deliveries(conn, companies, self.chunk_size)
+
     def read_payments(self, companies: Sequence[str]) -> pd.DataFrame:
         if not companies:
             return empty_frame("payments")

@@ -429,6 +429,49 @@ def open_orders_stmt(companies: Sequence[str], amounts: str = "base") -> Select:
     )
 
 
+# --------------------------------------------------------------------------- deliveries
+
+#: delivery notes in these states are never counted (ERPNext's get_customer_outstanding)
+CLOSED_DELIVERY_STATES = ("Closed", "Stopped")
+
+
+def open_deliveries_stmt(companies: Sequence[str]) -> Select:
+    """Unbilled delivery notes not against an order, as ERPNext's ``get_customer_outstanding``
+    counts them: per submitted Delivery Note (not Closed / Stopped), its items with no
+    ``against_sales_order`` and no ``against_sales_invoice``, each item's amount less what
+    submitted Sales Invoice Items billed of it (``dn_detail``), where that is positive, scaled
+    by the note's base_grand_total / base_net_total — in the company currency.
+    """
+    dn, dni, sii, co = t.delivery_note, t.delivery_note_item, t.sales_invoice_item, t.company
+    billed = (select(sii.c.dn_detail, func.sum(sii.c.amount).label("billed"))
+              .where(sii.c.docstatus == 1, func.coalesce(sii.c.dn_detail, "") != "")
+              .group_by(sii.c.dn_detail).subquery("billed"))
+    unbilled = dni.c.amount - func.coalesce(billed.c.billed, 0)
+    open_amount = func.sum(case((and_(unbilled > 0, func.coalesce(dn.c.base_net_total, 0) != 0),
+                                 unbilled / dn.c.base_net_total * dn.c.base_grand_total), else_=literal(0)))
+    return (
+        select(
+            dn.c.company,
+            dn.c.name.label("delivery_id"),
+            dn.c.customer.label("customer_id"),
+            dn.c.posting_date.label("delivery_date"),
+            _money(open_amount).label("open_amount"),
+            co.c.default_currency.label("currency"),
+        )
+        .select_from(dni.join(dn, dn.c.name == dni.c.parent).join(co, co.c.name == dn.c.company)
+                     .outerjoin(billed, billed.c.dn_detail == dni.c.name))
+        .where(
+            dn.c.company.in_(list(companies)),
+            dn.c.docstatus == 1,
+            or_(dn.c.status.is_(None), dn.c.status.not_in(CLOSED_DELIVERY_STATES)),
+            func.coalesce(dni.c.against_sales_order, "") == "",
+            func.coalesce(dni.c.against_sales_invoice, "") == "",
+        )
+        .group_by(dn.c.company, dn.c.name, dn.c.customer, dn.c.posting_date, co.c.default_currency)
+        .having(open_amount >= TOLERANCE)
+    )
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -477,6 +520,11 @@ def read_open_orders(conn: Connection, companies: Sequence[str], chunk_size: int
                      amounts: str = "base") -> pd.DataFrame:
     return read_frame(conn, open_orders_stmt(companies, amounts), empty_frame("open_orders"), chunk_size,
                       sort=["company", "order_id"])
+
+
+def read_open_deliveries(conn: Connection, companies: Sequence[str], chunk_size: int) -> pd.DataFrame:
+    return read_frame(conn, open_deliveries_stmt(companies), empty_frame("open_deliveries"), chunk_size,
+                      sort=["company", "delivery_id"])
 
 
 def read_fx_rates(conn: Connection, chunk_size: int) -> pd.DataFrame:

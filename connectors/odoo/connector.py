@@ -70,6 +70,11 @@ class OdooConnector(SqlConnector):
         with self._connection("read open orders") as conn:
             return read.read_open_orders(conn, self.tables, companies, self.chunk_size)
 
+    def read_open_deliveries(self, companies: Sequence[str]) -> pd.DataFrame:
+        """None: Odoo delivers against sale orders, whose amount to invoice already counts what
+        was delivered and not invoiced (docs/connectors/odoo.md)."""
+        return empty_frame("open_deliveries")
+
     def read_payments(self, companies: Sequence[str]) -> pd.DataFrame:
         if not companies:
             return empty_frame("payments")

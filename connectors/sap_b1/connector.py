@@ -106,6 +106,10 @@ class SapB1Connector(SqlConnector):
         with self._connection("read open orders (ORDR/RDR1)") as conn:
             return self._orders(conn, companies)
 
+    def read_open_deliveries(self, companies: Sequence[str]) -> pd.DataFrame:
+        """None yet: deliveries (ODLN) not based on an order are not read (docs/connectors/sap_b1.md)."""
+        return empty_frame("open_deliveries")
+
     def read_payments(self, companies: Sequence[str]) -> pd.DataFrame:
         with self._connection("read payment history (OINV, ORCT/RCT2)") as conn:
             code, main, _ = self._company(conn)
