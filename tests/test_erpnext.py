@@ -78,6 +78,11 @@ def _cust(name, customer_name, group, terms, *, frozen=0, currency=None, created
     }
 
 
+def _ptd(name, parent, idx, *, days=0, months=0, based_on="Day(s) after invoice date"):
+    return {"name": name, "parent": parent, "parenttype": "Payment Terms Template", "parentfield": "terms",
+            "idx": idx, "credit_days": days, "credit_months": months, "due_date_based_on": based_on}
+
+
 def _dn(name, customer, *, status="To Bill", docstatus=1):
     return {"name": name, "customer": customer, "company": DE, "posting_date": d("2025-05-20"), "currency": "EUR",
             "status": status, "docstatus": docstatus, "net_total": 1000, "base_net_total": 1000,
@@ -96,20 +101,23 @@ def build_erp(url: str) -> None:
     t.create_all(engine)
     rows = {
         t.company: [
-            {"name": DE, "default_currency": "EUR", "country": "Germany", "credit_limit": 0},
-            {"name": QUOTED, "default_currency": "GBP", "country": "United Kingdom", "credit_limit": 0},
+            {"name": DE, "default_currency": "EUR", "country": "Germany", "credit_limit": 0,
+             "payment_terms": "2 months EOM"},  # the terms of a customer without any of its own or its group's
+            {"name": QUOTED, "default_currency": "GBP", "country": "United Kingdom", "credit_limit": 0,
+             "payment_terms": None},
         ],
-        t.customer_group: [{"name": "Retail"}, {"name": "Wholesale"}],
-        t.payment_terms_template: [{"name": "Net 30"}, {"name": "Prepayment"}, {"name": "Split 30/60"}],
+        t.customer_group: [{"name": "Retail", "payment_terms": "EOM 30"}, {"name": "Wholesale", "payment_terms": None},
+                           {"name": "Export", "payment_terms": None}],
+        t.payment_terms_template: [{"name": "Net 30"}, {"name": "Prepayment"}, {"name": "Split 30/60"},
+                                   {"name": "EOM 30"}, {"name": "2 months EOM"}],
         t.payment_terms_template_detail: [
-            {"name": "ptd1", "parent": "Net 30", "parenttype": "Payment Terms Template", "parentfield": "terms",
-             "idx": 1, "credit_days": 30},
-            {"name": "ptd2", "parent": "Prepayment", "parenttype": "Payment Terms Template",
-             "parentfield": "terms", "idx": 1, "credit_days": 0},
-            {"name": "ptd3", "parent": "Split 30/60", "parenttype": "Payment Terms Template",
-             "parentfield": "terms", "idx": 1, "credit_days": 30},
-            {"name": "ptd4", "parent": "Split 30/60", "parenttype": "Payment Terms Template",
-             "parentfield": "terms", "idx": 2, "credit_days": 60},
+            _ptd("ptd1", "Net 30", 1, days=30),
+            _ptd("ptd2", "Prepayment", 1),
+            _ptd("ptd3", "Split 30/60", 1, days=30),
+            _ptd("ptd4", "Split 30/60", 2, days=60),
+            # ERPNext's due dates counted from the end of the invoice month: + 15 days on average
+            _ptd("ptd5", "EOM 30", 1, days=30, based_on="Day(s) after the end of the invoice month"),
+            _ptd("ptd6", "2 months EOM", 1, months=2, based_on="Month(s) after the end of the invoice month"),
         ],
         t.customer: [
             _cust("C1", "Alpha GmbH", "Retail", "Net 30"),
@@ -118,6 +126,7 @@ def build_erp(url: str) -> None:
             _cust("C4", "Delta", "Retail", None, currency="USD"),
             _cust("C5", "Echo (no activity)", "Retail", "Net 30"),
             _cust(QCUST, "Quote's \"Customer\"", "Retail", "Net 30"),
+            _cust("C6", "Foxtrot", "Export", None),    # no terms of its own nor of its group: the company's
         ],
         t.customer_credit_limit: [
             _limit("l1", "C1", DE, 10000),                        # own row
@@ -126,6 +135,7 @@ def build_erp(url: str) -> None:
             _limit("g1", "Retail", DE, 5000, parenttype="Customer Group", bypass=1),
             _limit("g2", "Wholesale", DE, 7000, parenttype="Customer Group"),
             _limit("q1", QCUST, QUOTED, 1000),
+            _limit("l6", "C6", DE, 2000),
         ],
         t.sales_invoice: [
             _sinv("SINV-1", "C1", "2025-01-10", "2025-02-09", 1000),          # cleared in two parts
@@ -320,9 +330,14 @@ def test_customers(erp):
         {**common, "customer_id": "C3", "name": "Gamma", "currency": "EUR", "credit_limit": 7000.0,
          "payment_terms_days": 0, "customer_since": ts("2023-05-04"), "segment": "Wholesale",
          "is_blocked": True, "on_prepayment": True},
-        # own row 0, the group's row bypassed, the company's 0: no limit; billing currency USD
+        # own row 0, the group's row bypassed, the company's 0: no limit; billing currency USD;
+        # no terms of its own: its group's, 30 days after the end of the invoice month
         {**common, "customer_id": "C4", "name": "Delta", "currency": "USD", "credit_limit": None,
-         "payment_terms_days": 0, "customer_since": ts("2023-05-04"), "segment": "Retail",
+         "payment_terms_days": 45, "customer_since": ts("2023-05-04"), "segment": "Retail",
+         "is_blocked": False, "on_prepayment": False},
+        # neither it nor its group has terms: the company's, 2 months after the end of the invoice month
+        {**common, "customer_id": "C6", "name": "Foxtrot", "currency": "EUR", "credit_limit": 2000.0,
+         "payment_terms_days": 75, "customer_since": ts("2023-05-04"), "segment": "Export",
          "is_blocked": False, "on_prepayment": False},
     ])
     pd.testing.assert_frame_equal(got, expected)
@@ -509,7 +524,7 @@ def test_failing_row_rolls_back_the_company(erp):
     engine = create_engine(url)
     with engine.connect() as conn:
         assert conn.execute(select(t.comment)).all() == []
-        assert len(conn.execute(select(t.customer_credit_limit)).all()) == 6
+        assert len(conn.execute(select(t.customer_credit_limit)).all()) == 7
     engine.dispose()
 
 

@@ -143,14 +143,17 @@ def customers_stmt(companies: Sequence[str]) -> Select:
     credit_limit follows ERPNext's ``get_credit_limit``: the customer's row for the company
     unless it is 0, else the customer group's row unless 0 or its ``bypass_credit_limit_check``
     is set (ERPNext then skips it), else the company's default ``credit_limit``; 0 everywhere ->
-    null (no limit).
+    null (no limit). payment_terms_days is that of the template ERPNext applies to the next
+    invoice (customer, else customer group, else company; see :func:`_terms_days`); the raw
+    ``payment_terms`` (and ``on_prepayment``) are the customer's own field, the one creditctl writes.
     """
-    c, co, ptd = t.customer, t.company, t.payment_terms_template_detail
+    c, co, cg = t.customer, t.company, t.customer_group
     own = _limits("Customer")
     grp = _limits("Customer Group")
-    terms = (
-        select(ptd.c.parent, func.max(ptd.c.credit_days).label("days")).group_by(ptd.c.parent).subquery("terms")
-    )
+    terms = _terms_days()
+    # ERPNext's get_payment_terms_template: the customer's, else its group's, else the company's
+    template = func.coalesce(func.nullif(c.c.payment_terms, ""), func.nullif(cg.c.payment_terms, ""),
+                             func.nullif(co.c.payment_terms, ""))
     limit = func.coalesce(
         func.nullif(own.c.credit_limit, 0),
         func.nullif(case((func.coalesce(grp.c.bypass, 0) == 0, grp.c.credit_limit)), 0),
@@ -175,8 +178,31 @@ def customers_stmt(companies: Sequence[str]) -> Select:
         c.join(co, co.c.name.in_(list(companies)))
         .outerjoin(own, and_(own.c.parent == c.c.name, own.c.company == co.c.name))
         .outerjoin(grp, and_(grp.c.parent == c.c.customer_group, grp.c.company == co.c.name))
-        .outerjoin(terms, terms.c.parent == c.c.payment_terms)
+        .outerjoin(cg, cg.c.name == c.c.customer_group)
+        .outerjoin(terms, terms.c.parent == template)
     ).where(_active_in_company(c.c.name, co.c.name))
+
+
+#: days from an invoice to the end of its month, on average: what terms counted from the end of
+#: the invoice month add to their own days (a single number of days cannot say more)
+END_OF_MONTH_DAYS = 15
+
+
+def _terms_days():
+    """Per Payment Terms Template, the days from the invoice date to the due date of its last
+    portion, by each row's ``due_date_based_on`` as ERPNext computes due dates: ``credit_days``
+    after the invoice date; ``credit_days`` after the end of the invoice month; or
+    ``credit_months`` after the end of the invoice month (30 days a month)."""
+    ptd = t.payment_terms_template_detail
+    based_on = func.coalesce(ptd.c.due_date_based_on, "")
+    days = case(
+        (based_on == "Day(s) after the end of the invoice month",
+         func.coalesce(ptd.c.credit_days, 0) + END_OF_MONTH_DAYS),
+        (based_on == "Month(s) after the end of the invoice month",
+         30 * func.coalesce(ptd.c.credit_months, 0) + END_OF_MONTH_DAYS),
+        else_=func.coalesce(ptd.c.credit_days, 0),
+    )
+    return select(ptd.c.parent, func.max(days).label("days")).group_by(ptd.c.parent).subquery("terms")
 
 
 def with_prepayment(prepayment_terms: str):
