@@ -36,7 +36,7 @@ EXTRACTS = {
     "erp_customers": "customers",
     "erp_open_items": "open_items",
     "erp_open_orders": "open_orders",
-    "erp_open_deliveries": "open_deliveries",
+    "erp_deliveries": "open_deliveries",
     "erp_payments": "payments",
     "fx_rates": "fx_rates",
 }

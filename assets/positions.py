@@ -20,10 +20,10 @@ def credit_positions(
     erp: ErpResource, credit_rules: RuleSet,
     erp_companies: pd.DataFrame, erp_customers: pd.DataFrame, erp_open_items: pd.DataFrame,
     erp_open_orders: pd.DataFrame, erp_payments: pd.DataFrame, fx_rates: pd.DataFrame,
-    erp_open_deliveries: pd.DataFrame,
+    erp_deliveries: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     extract = Extract(erp_companies, erp_customers, erp_open_items, erp_open_orders, erp_payments, fx_rates,
-                      erp_open_deliveries)
+                      erp_deliveries)
     validated = validate_extract(extract)
     guards = credit_rules.guards
     store = state_store.store()

@@ -13,11 +13,11 @@ from assets.definitions import JOB_NAME, build_definitions
 from tests.conftest import ROOT
 
 ASSETS = {
-    "erp_companies", "erp_customers", "erp_open_items", "erp_open_orders", "erp_open_deliveries", "erp_payments",
+    "erp_companies", "erp_customers", "erp_open_items", "erp_open_orders", "erp_deliveries", "erp_payments",
     "fx_rates",
     "credit_positions", "credit_rules", "credit_decisions", "writeback_plan", "erp_writeback", "credit_report",
 }
-EXTRACTS = ("erp_companies", "erp_customers", "erp_open_items", "erp_open_orders", "erp_open_deliveries",
+EXTRACTS = ("erp_companies", "erp_customers", "erp_open_items", "erp_open_orders", "erp_deliveries",
             "erp_payments", "fx_rates")
 CHECKS = {
     *((name, "contract") for name in EXTRACTS),
@@ -36,7 +36,7 @@ def test_definitions_load_with_the_spec_graph() -> None:
     # everything upstream of the side effect feeds it; the plan is the writeback's only data input
     assert graph.get(AssetKey("erp_writeback")).parent_keys == {AssetKey("writeback_plan"), AssetKey("credit_rules")}
     assert graph.get(AssetKey("credit_positions")).parent_keys >= {
-        AssetKey(n) for n in ("erp_customers", "erp_open_items", "erp_open_orders", "erp_open_deliveries",
+        AssetKey(n) for n in ("erp_customers", "erp_open_items", "erp_open_orders", "erp_deliveries",
                               "erp_payments", "fx_rates")
     }
     assert {a.group_name for a in graph.asset_nodes} == {"credit_control"}

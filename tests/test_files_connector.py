@@ -172,6 +172,9 @@ def _numeric_columns() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("entity", "column"), _numeric_columns(), ids=lambda v: str(v))
 def test_every_numeric_column_takes_the_grammar(tmp_path, entity: str, column: str) -> None:
     folder = _copy(tmp_path)
+    if entity == "open_deliveries":  # optional: the fixture has none
+        (folder / "open_deliveries.csv").write_text(
+            "company,delivery_id,customer_id,delivery_date,open_amount,currency\nDE01,DN-1,C1,2026-06-20,100,EUR\n")
     _set_cell(folder, entity, 0, column, "1,000")
     _, q = _quarantine(folder, entity)
     integer = str(ENTITIES[entity][0].to_schema().columns[column].dtype) != "float64"

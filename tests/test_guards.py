@@ -87,6 +87,9 @@ def test_shrunk_customer_count_fails_closed(capsys, monkeypatch, demo) -> None:
          f'DELETE FROM "tabDunning" WHERE customer IN {gone}',
          f'DELETE FROM "tabSales Invoice" WHERE customer IN {gone}',
          f'DELETE FROM "tabSales Order" WHERE customer IN {gone}',
+         f"""DELETE FROM "tabDelivery Note Item" WHERE parent IN (SELECT name FROM "tabDelivery Note"
+             WHERE customer IN {gone})""",
+         f'DELETE FROM "tabDelivery Note" WHERE customer IN {gone}',
          f'DELETE FROM "tabPayment Ledger Entry" WHERE party IN {gone}',
          f'DELETE FROM "tabCustomer Credit Limit" WHERE parent IN {gone}',
          f'DELETE FROM "tabCustomer" WHERE name IN {gone}')

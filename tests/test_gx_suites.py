@@ -72,6 +72,10 @@ VALID_ROWS: dict[str, list[dict]] = {
         {"company": "ACME-DE", "order_id": "SO-2", "customer_id": "C2", "order_date": D("2024-05-21"),
          "open_amount": 0.0, "currency": "CHF", "on_hold": True},
     ],
+    "open_deliveries": [
+        {"company": "ACME-DE", "delivery_id": "DN-1", "customer_id": "C1", "delivery_date": D("2024-05-22"),
+         "open_amount": 300.0, "currency": "EUR"},
+    ],
     "payments": [
         {"company": "ACME-DE", "item_id": "INV-0", "customer_id": "C1", "doc_date": D("2024-01-01"),
          "due_date": D("2024-01-31"), "paid_date": D("2024-02-05"), "amount": 500.0, "currency": "EUR"},

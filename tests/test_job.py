@@ -36,9 +36,9 @@ def test_nightly_job_decides_writes_back_and_is_idempotent(demo_config: Path) ->
     companies = config.erp.companies
     before_customers, before_orders = connector.read_state(companies)
     # the decisions an independent, Dagster-free evaluation of the same data gives
-    extract_frames = {e: getattr(connector, f"read_{e}")(companies) for e in
-                      ("companies", "customers", "open_items", "open_orders", "payments", "fx_rates")}
     from etl.extract import Extract
+
+    extract_frames = {e: getattr(connector, f"read_{e}")(companies) for e in Extract.entities()}
 
     expected = evaluate(Extract(**extract_frames), load_ruleset(config.rules), AS_OF).decisions
 

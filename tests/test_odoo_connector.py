@@ -32,7 +32,8 @@ QUOTED = 'O\'Brien "Trading"; DROP TABLE x --'
 
 #: the sort keys of each frame
 KEYS = {"companies": ["company"], "customers": ["company", "customer_id"], "open_items": ["company", "item_id"],
-        "open_orders": ["company", "order_id"], "payments": ["company", "item_id"],
+        "open_orders": ["company", "order_id"], "open_deliveries": ["company", "delivery_id"],
+        "payments": ["company", "item_id"],
         "fx_rates": ["from_currency", "to_currency", "as_of"]}
 
 
