@@ -56,36 +56,30 @@ def _tidy(params: list[Any]) -> None:
                 param.metavar = (param.name or "value").upper() + ("..." if param.nargs != 1 else "")
 
 
-class Command(TyperCommand):
+class _Tidy:
+    """Tidy help and a ``--debug`` of its own (mixed into typer's command and group classes)."""
+
+    params: list[Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any("--debug" in p.opts for p in self.params):
+            self.params.append(_debug_option())
+        _tidy(self.params)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            _tidy([option])
+        return option
+
+
+class Command(_Tidy, TyperCommand):
     """A command with tidy help and its own ``--debug``."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not any("--debug" in p.opts for p in self.params):
-            self.params.append(_debug_option())
-        _tidy(self.params)
 
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            _tidy([option])
-        return option
-
-
-class Group(TyperGroup):
+class Group(_Tidy, TyperGroup):
     """A command group with tidy help and ``--debug`` (the app's own comes from its callback)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not any("--debug" in p.opts for p in self.params):
-            self.params.append(_debug_option())
-        _tidy(self.params)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            _tidy([option])
-        return option
 
 
 class Typer(typer.Typer):

@@ -9,32 +9,19 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-import click
 import pytest
-import typer.main
 
-from creditctl.cli import app
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import command_paths, run_cli
 from tests.conftest import ROOT
 
 #: typer's Python-type placeholders and required-argument braces, never shown to a user
 PLACEHOLDERS = re.compile(r"<bool>|<str>|<int>|<path>|<list\[|\{\w+\}|<[a-z_]+( range)?>")
 
 
-def _command_paths() -> list[tuple[str, ...]]:
-    """Every command and subcommand of the click tree typer builds, the root included."""
-    paths: list[tuple[str, ...]] = []
-
-    def walk(command: click.Command, path: tuple[str, ...]) -> None:
-        paths.append(path)
-        for name, sub in sorted(getattr(command, "commands", {}).items()):
-            walk(sub, (*path, name))
-
-    walk(typer.main.get_command(app), ())
-    return paths
 
 
-PATHS = _command_paths()
+
+PATHS = command_paths()
 
 
 def test_the_tree_has_every_command() -> None:

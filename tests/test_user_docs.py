@@ -6,12 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
 import pytest
-import typer.main
 
-from creditctl.cli import app
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import command_paths, run_cli
 from tests.conftest import ROOT
 
 USER_DOCS = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
@@ -19,16 +16,7 @@ USER_DOCS = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
 SPEC_REFERENCE = re.compile(r"\bSPEC\b|§|(?i:\bspec\.md\b|\bthe spec\b)")
 
 
-def _command_paths() -> list[tuple[str, ...]]:
-    paths: list[tuple[str, ...]] = []
 
-    def walk(command: click.Command, path: tuple[str, ...]) -> None:
-        paths.append(path)
-        for name, sub in sorted(getattr(command, "commands", {}).items()):
-            walk(sub, (*path, name))
-
-    walk(typer.main.get_command(app), ())
-    return paths
 
 
 def _mentions(text: str) -> list[str]:
@@ -50,11 +38,11 @@ def test_no_user_doc_mentions_the_spec(doc: Path) -> None:
 
 
 def test_every_command_is_checked() -> None:
-    names = {" ".join(p) for p in _command_paths()}
+    names = {" ".join(p) for p in command_paths()}
     assert {"", "run", "demo", "evaluate", "rules check", "override add", "store upgrade"} <= names
 
 
-@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "creditctl")
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "creditctl")
 def test_no_help_output_mentions_the_spec(path: tuple[str, ...], capsys, monkeypatch) -> None:
     result = run_cli(capsys, monkeypatch, *path, "--help")
     assert result.code == 0, result.err
