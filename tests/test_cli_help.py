@@ -18,9 +18,6 @@ from tests.conftest import ROOT
 PLACEHOLDERS = re.compile(r"<bool>|<str>|<int>|<path>|<list\[|\{\w+\}|<[a-z_]+( range)?>")
 
 
-
-
-
 PATHS = command_paths()
 
 

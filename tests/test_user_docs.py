@@ -16,9 +16,6 @@ USER_DOCS = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
 SPEC_REFERENCE = re.compile(r"\bSPEC\b|§|(?i:\bspec\.md\b|\bthe spec\b)")
 
 
-
-
-
 def _mentions(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if SPEC_REFERENCE.search(line)]
 
