@@ -204,7 +204,10 @@ _SECTIONS: dict[str, type[BaseModel]] = {"erp": ErpConfig}
 def _located_errors(path: Path, root: yaml.Node, exc: ValidationError) -> list[str]:
     """``file:line:column: key.path: message`` for every validation error, sorted by position;
     unknown keys with a did-you-mean (else the allowed keys), Literal fields with their values."""
-    from etl.rules.lint import node_position  # the rule lint's locator; imported only on errors
+    from etl.rules.lint import (  # the rule lint's; imported only on errors
+        did_you_mean,
+        node_position,
+    )
 
     found = []
     for err in exc.errors():
@@ -213,8 +216,7 @@ def _located_errors(path: Path, root: yaml.Node, exc: ValidationError) -> list[s
         model = _SECTIONS.get(str(loc[0]), RunConfig) if len(loc) > 1 else RunConfig
         if err["type"] == "extra_forbidden":
             allowed = list(model.model_fields)
-            guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.5)
-            hint = f"did you mean '{guess[0]}'?" if guess else f"allowed: {', '.join(allowed)}"
+            hint = did_you_mean(str(loc[-1]), allowed, f"allowed: {', '.join(allowed)}")
             found.append((node_position(root, loc, want_key=True), f"{where}: unknown key ({hint})"))
             continue
         field = model.model_fields.get(str(loc[-1])) if loc else None

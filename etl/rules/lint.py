@@ -9,6 +9,7 @@ Nothing here reads other files: includes, duplicate ids across files and merging
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +139,12 @@ def _locate(root: yaml.Node, loc: tuple[str | int, ...], want_key: bool = False)
             return node
         node = nxt
     return node
+
+
+def did_you_mean(word: str, choices: Sequence[str], otherwise: str) -> str:
+    """"did you mean 'x'?" for the closest of ``choices``, else ``otherwise`` (a list of them)."""
+    guess = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f"did you mean '{guess[0]}'?" if guess else otherwise
 
 
 def node_position(root: yaml.Node, loc: tuple[str | int, ...], want_key: bool = False) -> tuple[int, int]:
@@ -360,8 +367,7 @@ class _FileChecker:
         return None
 
     def _unknown_action(self, node: yaml.Node, word: str) -> None:
-        guess = difflib.get_close_matches(word.lower(), ACTION_NAMES, n=1, cutoff=0.5)
-        hint = f"did you mean '{guess[0]}'?" if guess else f"actions: {', '.join(ACTION_NAMES)}"
+        hint = did_you_mean(word.lower(), ACTION_NAMES, f"actions: {', '.join(ACTION_NAMES)}")
         self.error_at(node, f"unknown action '{word}'", hint)
 
     def _condition(self, text: str, loc: tuple[str | int, ...], *, in_scorecard: bool

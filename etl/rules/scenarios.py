@@ -22,7 +22,6 @@ positions are computed by etl.positions, the rules evaluated and the decision co
 from __future__ import annotations
 
 import datetime
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from etl.rules.lint import RuleLintError, node_position
+from etl.rules.lint import RuleLintError, did_you_mean, node_position
 from etl.rules.loader import load_ruleset
 from etl.rules.ruleset import RuleSet
 
@@ -292,8 +291,7 @@ class _Located:
             if err["type"] == "extra_forbidden":
                 context = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), "")
                 allowed = list((_NESTED.get(context) or model).model_fields)
-                guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.5)
-                hint = f"did you mean '{guess[0]}'?" if guess else f"allowed: {', '.join(allowed)}"
+                hint = did_you_mean(str(loc[-1]), allowed, f"allowed: {', '.join(allowed)}")
                 found.append((self.at(prefix + loc, want_key=True), f"{what}: {where}: unknown key ({hint})"))
             else:
                 found.append((self.at(prefix + loc), f"{what}: {where}: {err['msg']}"))
