@@ -8,6 +8,7 @@ pool ``erp_writeback`` keeps a second run's writeback from interleaving inside o
 
 import pandas as pd
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
@@ -25,6 +26,7 @@ from assets.extract import GROUP
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
 from etl.pipeline import blast_radius_note
 from etl.plan import PLAN_COLUMNS, WritebackPlan, unapplied
+from etl.ports import ChangesRefused
 from etl.rules import RuleSet
 from etl.store import StateStore
 
@@ -41,6 +43,7 @@ def erp_writeback(
     mode = settings.writeback_mode()
     store = state_store.store()
     applied: dict[str, int] = {}
+    not_applied: list[pd.DataFrame] = []
     # dry-run / off beyond the blast-radius guard: the run succeeds, its record says what an apply would need
     note = None if mode == "apply" else blast_radius_note(writeback_plan, credit_rules.guards.max_new_blocks_percent)
     try:
@@ -51,6 +54,11 @@ def erp_writeback(
                 store.journal_write(context.run_id, company, changes, credit_rules.sha256)
                 try:
                     applied[company] = connector.apply(company, changes)
+                except ChangesRefused as exc:  # an API ERP took the other rows: they are audited below
+                    store.journal_refuse(context.run_id, company, exc.refused)
+                    applied[company] = exc.applied
+                    not_applied.append(exc.refused.assign(company=company))
+                    context.log.warning(str(exc))
                 except Exception as exc:
                     _resolve_failed(store, connector, company, context)
                     store.finish_run(context.run_id, "failed", ruleset_sha256=credit_rules.sha256,
@@ -60,11 +68,18 @@ def erp_writeback(
                                               f"{exc}") from exc
                 store.journal_commit(context.run_id, company)
                 context.log.info(f"{company}: {applied[company]} change(s) applied")
+        skipped = pd.concat(not_applied, ignore_index=True) if not_applied else None
+        if skipped is not None:
+            note = (f"{len(skipped)} change(s) not applied (changed in the ERP since the read, or refused by it); "
+                    f"planned again next night, e.g. {skipped['message'].iloc[0]}")
         store.finish_run(context.run_id, "succeeded", ruleset_sha256=credit_rules.sha256,
                          customers=writeback_plan.customers, changes=sum(applied.values()), message=note)
     finally:
         store.release_lock(context.run_id)
     return MaterializeResult(metadata={
+        **({"not_applied": len(skipped), "not_applied_sample": MetadataValue.md(
+            skipped[["company", "customer_id", "change", "order_id", "status", "message"]].head(20)
+            .to_markdown(index=False))} if skipped is not None else {}),
         "mode": mode,
         "planned": len(writeback_plan.changes),
         "applied": sum(applied.values()),
@@ -106,15 +121,22 @@ def _resolve_failed(store: StateStore, connector, company: str, context: AssetEx
         context.log.warning(f"{company}: {recovered} change(s) committed despite the error; audited as recovered")
 
 
-def _erp_state_verified(settings: CreditControlSettings, erp: ErpResource,
-                       writeback_plan: WritebackPlan) -> AssetCheckResult:
+def _erp_state_verified(context: AssetCheckExecutionContext, settings: CreditControlSettings, erp: ErpResource,
+                        state_store: StateStoreResource, writeback_plan: WritebackPlan) -> AssetCheckResult:
     if settings.writeback_mode() != "apply":
         return AssetCheckResult(passed=True, metadata={"verified": 0, "note": "nothing applied in this mode"})
     companies = writeback_plan.companies()  # the run's own (partition) companies with changes
     if not companies:
         return AssetCheckResult(passed=True, metadata={"verified": 0, "note": "nothing planned"})
+    # rows the ERP did not take were reported by erp_writeback; the others must all show
+    keys = ["company", "customer_id", "change", "order_id"]
+    refused = state_store.store().journal_refused(context.run.run_id)[keys].astype(str)
+    changes = writeback_plan.changes
+    if not refused.empty:
+        taken = ~pd.MultiIndex.from_frame(changes[keys].astype(str)).isin(pd.MultiIndex.from_frame(refused))
+        changes = changes[taken].reset_index(drop=True)
     customers, orders = erp.connector().read_state(companies)
-    missing = unapplied(writeback_plan.changes, customers, orders)
+    missing = unapplied(changes, customers, orders)
     message = "the ERP shows every planned change" if missing.empty else (
         f"{len(missing)} planned change(s) not found in the ERP after apply, e.g. "
         + ", ".join(f"{r.company}/{r.customer_id} {r.change}" for r in missing.head(3).itertuples()))
@@ -122,7 +144,8 @@ def _erp_state_verified(settings: CreditControlSettings, erp: ErpResource,
         passed=missing.empty, severity=AssetCheckSeverity.ERROR,
         metadata={
             "message": message,
-            "verified": len(writeback_plan.changes) - len(missing),
+            "verified": len(changes) - len(missing),
+            "not_applied": len(refused),
             "mismatches": len(missing),
             "sample": MetadataValue.md(missing.head(20).to_markdown(index=False) if not missing.empty else "none"),
         },

@@ -587,10 +587,16 @@ def _build(rng: np.random.Generator, n: int, as_of: np.datetime64) -> _Rows:
 
 
 class DemoConnector(ErpNextConnector):
-    """The ERPNext connector on the demo ERP file (``sqlite:///path``)."""
+    """The ERPNext connector on the demo ERP file (``sqlite:///path``).
+
+    No ERPNext application serves the demo file, so its plans are written by SQL, in one
+    transaction per company (``write_via: sql``); against a live ERPNext site the erpnext
+    connector writes through the site's REST API instead.
+    """
 
     setting = "erp.options.path"
     extra_options = frozenset({"path"})
+    default_write_via = "sql"
 
     def __init__(self, path: Path, options: dict[str, Any] | None = None) -> None:
         self.path = Path(path)

@@ -47,6 +47,21 @@ class ConnectorError(RuntimeError):
         self.transient = transient
 
 
+class ChangesRefused(ConnectorError):
+    """Some plan rows were not applied, the others were (ERP APIs that write one document per call).
+
+    ``refused``: those rows (etl.plan.PLAN_COLUMNS) plus ``status`` (``conflict``: a person changed
+    the document since it was read; ``refused``: the ERP's validation said no, or the document is
+    gone) and ``message`` (one line). Nothing of them was written; the next night plans them again.
+    ``applied``: the number of rows the ERP now shows.
+    """
+
+    def __init__(self, message: str, applied: int, refused: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.applied = applied
+        self.refused = refused
+
+
 @runtime_checkable
 class ErpConnector(Protocol):
     """Read the canonical frames for some companies, read current state, apply a plan.
@@ -88,6 +103,8 @@ class ErpConnector(Protocol):
         """Apply one company's plan rows (etl.plan.PLAN_COLUMNS) in ONE transaction.
 
         All rows land or none do; returns the number of rows applied. Raises on failure
-        after rolling back.
+        after rolling back. A connector that writes through an API, one document per call,
+        cannot roll back: it raises :class:`ChangesRefused` for rows the ERP would not take
+        (the rest are applied), and on any other failure the caller reads the ERP back.
         """
         ...

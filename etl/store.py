@@ -145,7 +145,7 @@ journal = Table(
     Column("rule_ids", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("ruleset_sha256", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # pending, applied, dropped, recovered
+    Column("status", String(16), nullable=False),  # pending, applied, dropped, recovered, conflict, refused
     Column("written_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
 )
@@ -340,6 +340,26 @@ class StateStore:
             conn.execute(update(journal).where(
                 journal.c.run_id == run_id, journal.c.company == company, journal.c.status == "pending",
             ).values(status="dropped", resolved_at=now))
+
+    def journal_refuse(self, run_id: str, company: str, refused: pd.DataFrame) -> int:
+        """The ERP did not take these pending rows (``status`` conflict / refused per row): they are
+        resolved without an audit row; the next night plans them again."""
+        keys = ["customer_id", "change", "order_id"]
+        now = _now()
+        done = 0
+        with self.engine.begin() as conn:
+            for row in refused[[*keys, "status"]].fillna("").astype(str).to_dict("records"):
+                done += conn.execute(update(journal).where(
+                    journal.c.run_id == run_id, journal.c.company == company, journal.c.status == "pending",
+                    *[journal.c[k] == row[k] for k in keys],
+                ).values(status=row["status"], resolved_at=now)).rowcount
+        return done
+
+    def journal_refused(self, run_id: str) -> pd.DataFrame:
+        """The run's rows the ERP did not take (status conflict or refused)."""
+        with self.engine.connect() as conn:
+            return pd.read_sql(select(journal).where(journal.c.run_id == run_id,
+                                                     journal.c.status.in_(["conflict", "refused"])), conn)
 
     def journal_pending(self, companies: Sequence[str] | None = None) -> pd.DataFrame:
         query = select(journal).where(journal.c.status == "pending").order_by(journal.c.id)

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -204,8 +205,10 @@ def test_erpnext_on_mariadb(mariadb_database: str) -> None:
     admin_url = f"mysql+pymysql://root@127.0.0.1:3306/{mariadb_database}?charset=utf8mb4"
     build_erp(admin_url)
     with documented_users(admin_url, ["erpnext"], "mariadb") as (read_url, write_url):
-        check_read_only(ErpNextConnector, admin_url, read_url, [DE])
-        check_write(ErpNextConnector, write_url, [DE])
+        # the SQL write user serves write_via: sql only (a database no ERPNext application serves)
+        sql_writes = partial(ErpNextConnector, options={"write_via": "sql"})
+        check_read_only(sql_writes, admin_url, read_url, [DE])
+        check_write(sql_writes, write_url, [DE])
         # the set_limit of a customer on its group's limit inserted its own row; comments were written
         engine = create_engine(admin_url)
         with engine.connect() as conn:

@@ -279,7 +279,9 @@ def erp(request, erp_template, tmp_path):
     else:
         url = BACKENDS[request.param].format(db=request.getfixturevalue("mariadb_database"))
         build_erp(url)
-    connector = ErpNextConnector(url)
+    # these tests are about the SQL write path (the demo's, and write_via: sql); the API writes
+    # are tested against the API stand-in (tests/test_erpnext_api.py)
+    connector = ErpNextConnector(url, {"write_via": "sql"})
     yield connector, url
     connector.close()
 
@@ -561,7 +563,7 @@ def test_erp_mismatch_raises_and_rolls_back(erp, row, message):
 
 def test_missing_prepayment_template_is_named(erp):
     _, url = erp
-    connector = ErpNextConnector(url, {"prepayment_terms": "Vorkasse"})
+    connector = ErpNextConnector(url, {"prepayment_terms": "Vorkasse", "write_via": "sql"})
     changes = plan([{"company": DE, "customer_id": "C1", "change": "set_prepayment"}])
     with pytest.raises(ConnectorError, match="erp.options.prepayment_terms"):
         connector.apply(DE, changes)

@@ -66,6 +66,11 @@ def _existing(conn: Connection, column, values: Iterable[str], *where) -> set[st
     return found
 
 
+def existing_templates(conn: Connection, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` are Payment Terms Templates."""
+    return _existing(conn, t.payment_terms_template.c.name, names)
+
+
 def _fail(company: str, what: str, names: Sequence[str]) -> ConnectorError:
     shown = ", ".join(repr(n) for n in list(names)[:5]) + (" …" if len(names) > 5 else "")
     return ConnectorError(f"apply {company!r}: {what}: {shown}; the company's changes were rolled back")
