@@ -86,13 +86,16 @@ def test_the_generated_file_names_its_sources_pinned_to_v15():
         assert source["path"].startswith(f"apps/{source['app']}/")
         assert re.fullmatch(r"[0-9a-f]{40}", source["blob"])
     # every table's doctype definition, both versions and Frappe's DDL rules were read
-    for spec in TABLES.values():
+    for name, spec in TABLES.items():
         assert spec["source"] in sources
+        if name in gen_schema.FRAMEWORK_TABLES:  # Frappe's own tables, from its framework DDL
+            assert spec["source"] == gen_schema.FRAMEWORK_SQL
+            continue
         assert spec["source"].endswith(f"/doctype/{gen_schema.scrub(spec['doctype'])}/"
                                        f"{gen_schema.scrub(spec['doctype'])}.json")
     assert {"apps/frappe/frappe/__init__.py", "apps/erpnext/erpnext/__init__.py",
             *gen_schema.FRAPPE_FILES.values()} <= set(sources)
-    assert sorted(TABLES) == sorted(f"tab{d}" for d in gen_schema.DOCTYPES)
+    assert sorted(TABLES) == sorted([*(f"tab{d}" for d in gen_schema.DOCTYPES), *gen_schema.FRAMEWORK_TABLES])
     # the Frappe files read are the ones the generator's rules were checked against
     for key, path in gen_schema.FRAPPE_FILES.items():
         assert sources[path]["blob"] == gen_schema.RULES_CHECKED_AGAINST[key]
@@ -135,14 +138,19 @@ def test_the_module_exports_a_table_per_doctype():
                  "customer_group", "customer_credit_limit", "payment_terms_template",
                  "payment_terms_template_detail", "payment_schedule", "sales_order", "currency_exchange",
                  "dunning", "overdue_payment", "delivery_note", "delivery_note_item", "sales_invoice_item",
-                 "sales_order_item", "metadata", "create_all"):
+                 "sales_order_item", "has_role", "singles", "metadata", "create_all"):
         assert hasattr(t, name), name
+
+
+#: child tables read without their parent's table: a user's roles (the set-up check reads them)
+CHILDREN_WITHOUT_PARENT = {"Has Role"}
 
 
 def test_every_child_table_belongs_to_a_generated_parent():
     children = {child for spec in TABLES.values() for child in spec["child_tables"].values()}
     for spec in TABLES.values():
-        assert spec["istable"] == (spec["doctype"] in children), spec["doctype"]
+        expected = spec["doctype"] in children | CHILDREN_WITHOUT_PARENT
+        assert bool(spec["istable"]) == expected, spec["doctype"]
     # the parentfield values creditctl writes are ERPNext's
     assert TABLES["tabCustomer"]["child_tables"]["credit_limits"] == "Customer Credit Limit"
     assert TABLES["tabCustomer Group"]["child_tables"]["credit_limits"] == "Customer Credit Limit"
@@ -249,8 +257,13 @@ def test_tables_create_on_mariadb_as_frappe_creates_them(driver, mariadb_databas
     got_keys: dict[str, dict] = {}
     for table, index, non_unique, column in keys:
         got_keys.setdefault(table, {}).setdefault(index, [not non_unique, []])[1].append(column)
-    want_keys = {table: {"PRIMARY": [True, ["name"]], **{i["name"]: [i["unique"], i["columns"]] for i in spec["indexes"]}}
+    def primary(spec: dict) -> dict:
+        names = [c["name"] for c in spec["columns"] if c.get("primary_key")]
+        return {"PRIMARY": [True, names]} if names else {}
+
+    want_keys = {table: {**primary(spec), **{i["name"]: [i["unique"], i["columns"]] for i in spec["indexes"]}}
                  for table, spec in TABLES.items()}
+    assert "PRIMARY" not in want_keys["tabSingles"]  # Frappe's tabSingles has no primary key
     assert got_keys == want_keys
     assert options == {table: (spec["engine"], spec["row_format"].capitalize(), spec["collation"])
                        for table, spec in TABLES.items()}
@@ -354,3 +367,20 @@ def test_a_doctype_becomes_a_table_as_frappe_creates_it():
         ("parenttype", "varchar(140)")]
     assert child["columns"][0]["type"] == "bigint"
     assert child["indexes"] == [{"name": "parent", "columns": ["parent"], "unique": False, "origin": "standard"}]
+
+
+def test_framework_tables_are_read_from_frappes_ddl():
+    sql = ("CREATE TABLE `tabThing` (\n  `a` varchar(255) DEFAULT NULL,\n  `b` int(11) NOT NULL DEFAULT 0,\n"
+           "  `c` longtext,\n  KEY `a_index` (`a`, `b`)\n) ENGINE=InnoDB ROW_FORMAT=DYNAMIC CHARACTER SET=utf8mb4 "
+           "COLLATE=utf8mb4_unicode_ci;")
+    spec = gen_schema.framework_table(sql, "tabThing")
+    assert [(c["name"], c["type"], c["nullable"], c["default"]) for c in spec["columns"]] == [
+        ("a", "varchar(255)", True, None), ("b", "int(11)", False, "0"), ("c", "longtext", True, None)]
+    assert spec["indexes"] == [{"name": "a_index", "columns": ["a", "b"], "unique": False, "origin": "framework"}]
+    assert (spec["doctype"], spec["row_format"], spec["collation"]) == ("Thing", "DYNAMIC", "utf8mb4_unicode_ci")
+    with pytest.raises(gen_schema.GenerationError, match="no CREATE TABLE `tabOther`"):
+        gen_schema.framework_table(sql, "tabOther")
+    with pytest.raises(gen_schema.GenerationError, match="does not know"):
+        gen_schema.framework_table(sql.replace("  `c` longtext,", "  CONSTRAINT x CHECK (1),"), "tabThing")
+    singles = TABLES["tabSingles"]
+    assert [c["name"] for c in singles["columns"]] == ["doctype", "field", "value"]

@@ -91,7 +91,13 @@ DOCTYPES = (
     "Delivery Note Item",
     "Comment",
     "Version",
+    "Has Role",
 )
+
+#: Frappe's own tables that no doctype JSON defines (single doctypes' values live in tabSingles:
+#: Accounts Settings' frozen_accounts_modifier), from its MariaDB framework DDL
+FRAMEWORK_SQL = "apps/frappe/frappe/database/mariadb/framework_mariadb.sql"
+FRAMEWORK_TABLES = ("tabSingles",)
 
 APPS = ("frappe", "erpnext")
 
@@ -484,6 +490,43 @@ def table(rules: FrappeRules, doc: dict[str, Any], controller: str | None, where
 # --------------------------------------------------------------------------- the whole file
 
 
+_CREATE = re.compile(r"CREATE TABLE `(?P<name>[^`]+)` \((?P<body>.*?)\n\)(?P<options>[^;]*);", re.S)
+_COLUMN = re.compile(r"^`(?P<name>[^`]+)` (?P<type>[a-z]+(?:\([\d,]+\))?)(?P<rest>.*)$")
+_KEY = re.compile(r"^(?P<unique>UNIQUE )?KEY `(?P<name>[^`]+)` \((?P<columns>[^)]*)\)$")
+
+
+def framework_table(sql: str, name: str) -> dict[str, Any]:
+    """One ``CREATE TABLE`` of Frappe's framework DDL as a table spec (columns, keys, options)."""
+    found = next((m for m in _CREATE.finditer(sql) if m["name"] == name), None)
+    if found is None:
+        raise GenerationError(f"{FRAMEWORK_SQL}: no CREATE TABLE `{name}`")
+    columns: list[dict[str, Any]] = []
+    indexes: list[dict[str, Any]] = []
+    for line in (x.strip().rstrip(",") for x in found["body"].splitlines()):
+        if column := _COLUMN.match(line):
+            rest = column["rest"]
+            default = re.search(r"DEFAULT ('(?P<text>[^']*)'|(?P<bare>[\w.]+))", rest)
+            value = None if default is None or default["bare"] == "NULL" else (default["text"] or default["bare"])
+            columns.append({"name": column["name"], "fieldtype": None, "type": column["type"],
+                            "nullable": "NOT NULL" not in rest, "default": value, "unique": False})
+        elif key := _KEY.match(line):
+            indexes.append({"name": key["name"], "columns": [c.strip(" `") for c in key["columns"].split(",")],
+                            "unique": bool(key["unique"]), "origin": "framework"})
+        elif line:
+            raise GenerationError(f"{FRAMEWORK_SQL}: `{name}`: a line the generator does not know: {line!r}")
+    options = found["options"]
+
+    def option(pattern: str) -> str:
+        match = re.search(pattern + r"=(\w+)", options)
+        if match is None:
+            raise GenerationError(f"{FRAMEWORK_SQL}: `{name}` has no {pattern}")
+        return match[1]
+
+    return {"doctype": name[len("tab"):], "istable": False, "child_tables": {}, "engine": option("ENGINE"),
+            "row_format": option("ROW_FORMAT"), "charset": option("CHARACTER SET"), "collation": option("COLLATE"),
+            "columns": columns, "indexes": indexes}
+
+
 def _app(path: str) -> str:
     return path.split("/")[1]
 
@@ -512,6 +555,9 @@ def generate(root: Path, commit: str | None = None, repository: str = DEFAULT_RE
         controller = src.read(controller_path, f"doctype {doctype}: on_doctype_update indexes") \
             if controller_path in src.files else None
         tables[f"tab{doctype}"] = {**table(rules, doc, controller, path), "source": path}
+    framework = src.read(FRAMEWORK_SQL, "Frappe's framework tables: " + ", ".join(FRAMEWORK_TABLES))
+    for name in FRAMEWORK_TABLES:
+        tables[name] = {**framework_table(framework, name), "source": FRAMEWORK_SQL}
     sources = [{"repository": f"GitHub {repository}", "commit": src.commit, "app": _app(p),
                 "version": versions[_app(p)], **entry}
                for p, entry in sorted(src.read_files.items())]

@@ -163,6 +163,10 @@ comment: Table
 #: Frappe's document history: one row per change of a document, ``data`` a JSON of the changed
 #: fields' old/new values
 version: Table
+#: a user's roles (``parent`` = the user, ``parenttype`` User)
+has_role: Table
+#: Frappe's values of single doctypes (``doctype``, ``field``, ``value``), e.g. Accounts Settings
+singles: Table
 globals().update({attribute_name(doctype): table for doctype, table in tables.items()})
 
 
