@@ -323,21 +323,45 @@ app.add_typer(store_app, name="store")
 
 @connector_app.command("setup")
 def connector_setup(
-    kind: Annotated[str, typer.Argument(metavar="KIND", help="The connector to set up: odoo.")],
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="The connector to set up: odoo or erpnext.")],
     config: Annotated[Path, typer.Option("--config", metavar="PATH", help="Run config YAML (its erp.url_env names the database).")],
 ) -> None:
-    """One-time ERP set-up a connector needs (Odoo: the custom order-hold fields on sale_order)."""
+    """One-time ERP set-up a connector needs (Odoo: the custom order-hold fields on sale_order;
+    ERPNext: checks the API user, its roles, the prepayment template, the frozen-entries role and
+    the read user's grants, changing nothing; exit 1 when a check fails)."""
     from etl.config import load_config
 
-    if kind != "odoo":
-        raise Usage(f"connector setup {kind!r}: only odoo needs a set-up")
+    if kind not in ("odoo", "erpnext"):
+        raise Usage(f"connector setup {kind!r}: only odoo and erpnext have a set-up")
     run_config = load_config(config)
-    if run_config.erp.kind != "odoo":
-        raise Usage(f"{config}: erp.kind is {run_config.erp.kind}, not odoo")
+    if run_config.erp.kind != kind:
+        raise Usage(f"{config}: erp.kind is {run_config.erp.kind}, not {kind}")
+    if kind == "erpnext":
+        _erpnext_setup(run_config)
+        return
     from connectors.odoo import setup
 
     added = setup(run_config.erp.url())
     out.print(f"added {', '.join(added)} to sale_order" if added else "sale_order already has the credit-hold fields")
+
+
+def _erpnext_setup(run_config) -> None:  # noqa: ANN001 - etl.config.RunConfig, imported lazily
+    from connectors import make_connector
+    from connectors.erpnext.setup import check_setup
+
+    connector = make_connector(run_config.erp)
+    try:
+        checks = check_setup(connector)
+    finally:
+        connector.close()
+    table = Table("check", "", "what was found", title="ERPNext set-up")
+    for check in checks:
+        table.add_row(check.name, "ok" if check.ok else "[red]FAIL[/red]", escape(check.detail))
+    out.print(table)
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        err.print(f"ERPNext set-up: {len(failed)} check(s) failed: {', '.join(failed)}", highlight=False)
+        raise typer.Exit(1)
 
 
 def _store_url(config: Path | None) -> str:
