@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from connectors.canonical import CanonicalConnector
 from connectors.canonical_schema import load_extract as load_canonical
 from connectors.erpnext import ErpNextConnector
+from connectors.erpnext.setup import check_setup
 from connectors.odoo import OdooConnector
 from connectors.odoo.fixture import load_extract as load_odoo
 from connectors.sap_b1 import SapB1Connector, create_schema
@@ -209,6 +210,12 @@ def test_erpnext_on_mariadb(mariadb_database: str) -> None:
         sql_writes = partial(ErpNextConnector, options={"write_via": "sql"})
         check_read_only(sql_writes, admin_url, read_url, [DE])
         check_write(sql_writes, write_url, [DE])
+        # the read user's grants are all `connector setup erpnext` reads (no API here: that check fails)
+        reader = ErpNextConnector(read_url)
+        checks = {c.name: c for c in check_setup(reader)}
+        reader.close()
+        assert checks["read user"].ok, checks["read user"].detail
+        assert not checks["API user"].ok and "api_url is not set" in checks["API user"].detail
         # the set_limit of a customer on its group's limit inserted its own row; comments were written
         engine = create_engine(admin_url)
         with engine.connect() as conn:
