@@ -96,9 +96,19 @@ class _Refused(Exception):
         self.message = message
 
 
-def comment_text(change: str, company: str, reason: object, rule_ids: object, after: str = "") -> str:
-    """The timeline comment of one change (HTML-escaped: ERPNext renders comments as HTML)."""
-    what = _WHAT[change] + (f" to {after}" if change == "set_limit" else "")
+def comment_text(row: dict, company: str) -> str:
+    """The timeline comment of one plan row (HTML-escaped: ERPNext renders comments as HTML).
+
+    It says what changed from what (so a person can undo it, and creditctl can recover its own
+    changes from the ERP when its state store is lost), for which company, why, and by which rules.
+    """
+    change, before, after = row["change"], _text(row["before"]), _text(row["after"])
+    what = _WHAT[change] + {
+        "set_limit": f" from {before or 'none'} to {after}",
+        "set_prepayment": f" (terms were {before or 'none'})",
+        "unset_prepayment": f" (terms back to {after or 'none'})",
+    }.get(change, "")
+    reason, rule_ids = row["reason"], row["rule_ids"]
     text = f"creditctl: {what} ({company}): {_text(reason) or 'no reason given'}"
     if _text(rule_ids):
         text += f" (rules: {rule_ids})"
@@ -297,7 +307,7 @@ class ApiWriter:
     # -- comments ----------------------------------------------------------------------------
 
     def _comment(self, doctype: str, name: str, row: dict, *, missing_only: bool) -> None:
-        content = comment_text(row["change"], self.company, row["reason"], row["rule_ids"], _text(row["after"]))
+        content = comment_text(row, self.company)
         try:
             if missing_only and any(content in c for c in self.api.comments(doctype, name)):
                 return
