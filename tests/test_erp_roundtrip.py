@@ -10,8 +10,11 @@ ERP's own tables and exported to files; `creditctl run --mode apply` runs the ni
 3. the first run's positions.csv equals the positions computed from the files export.
 
 The business is what each ERP can hold: Odoo Community has no dunning levels (0 in the data
-and in the files), a SAP Business One database is one company (Demo GmbH). ERPNext's first run
-writes through pymysql, its second reads the result through pyodbc (MariaDB's ODBC driver).
+and in the files), a SAP Business One database is one company (Demo GmbH). ERPNext is read by
+SQL (the first run through pymysql, the second through pyodbc, MariaDB's ODBC driver) and written
+through its REST API, served by the API stand-in on the same database (tests/erpnext_standin.py).
+ERPNext's own validation refuses a limit cut below the customer's outstanding: those rows are
+reported, not applied, and the second run plans exactly them again.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class Erp:
     second_run_driver: str | None = None  # URL template of the second run (another driver), {db}
     prepare: Callable[[Extract], Extract] = lambda extract: extract
     reads_back_unchanged: bool = True  # the connector's frames equal the prepared extract
+    api: bool = False  # writes through ERPNext's API: the stand-in serves the database
 
 
 def _index(keys: pd.DataFrame) -> pd.Index:
@@ -121,36 +125,48 @@ def _erpnext_tables() -> list[Table]:
     return list(schema.metadata.sorted_tables)
 
 
-def _erpnext_rows(before: dict, after: dict, plan: pd.DataFrame) -> None:
-    customer_changes = plan[plan["change"].isin(["block", "set_prepayment", "set_limit"])]
+def _erpnext_api_rows(before: dict, after: dict, plan: pd.DataFrame) -> None:
+    """What ERPNext's own saves leave (the API stand-in does as the recorded site did): the plan's
+    values, ``modified`` / ``modified_by`` of every saved document and of a saved customer's limit
+    rows, a Version per Customer save, a Label comment per status change, a comment per change."""
+    from tests.erpnext_standin import SALES_USER
+
+    api_user = SALES_USER.email
+    saved = plan[~plan["change"].isin(["hold_order", "release_order"])][["customer_id"]].drop_duplicates()
     _assert_written(before["tabCustomer"], after["tabCustomer"], ["name"], [
         (by_change(plan, "block")[["customer_id"]], "is_frozen", 1),
         (by_change(plan, "set_prepayment")[["customer_id"]], "payment_terms", "Prepayment"),
-    ], stamp="modified", stamped=customer_changes[["customer_id"]])
+        (saved, "modified_by", api_user),
+    ], stamp="modified", stamped=saved)
     limits = by_change(plan, "set_limit")[["customer_id", "company", "after"]]
-    _assert_written(before["tabCustomer Credit Limit"], after["tabCustomer Credit Limit"], ["parent", "company"], [
+    rows_before = before["tabCustomer Credit Limit"]
+    stamped = rows_before[(rows_before["parenttype"] == "Customer") & rows_before["parent"].isin(saved["customer_id"])]
+    _assert_written(rows_before, after["tabCustomer Credit Limit"], ["parent", "company"], [
         (limits[["customer_id", "company"]], "credit_limit", limits["after"].astype(float)),
-    ], stamp="modified", stamped=limits[["customer_id", "company"]])
+        (stamped[["parent", "company"]], "modified_by", api_user),
+    ], stamp="modified", stamped=stamped[["parent", "company"]])
     holds = by_change(plan, "hold_order")
     _assert_written(before["tabSales Order"], after["tabSales Order"], ["name"], [
-        (holds[["order_id"]], "status", "On Hold"),
+        (holds[["order_id"]], "status", "On Hold"), (holds[["order_id"]], "modified_by", api_user),
     ], stamp="modified", stamped=holds[["order_id"]])
-    # one comment per held order, saying why; the comments there before are untouched
     comments = after["tabComment"]
     old = comments[comments["name"].isin(before["tabComment"]["name"])]
     pd.testing.assert_frame_equal(old.reset_index(drop=True), before["tabComment"], check_dtype=False)
     new = comments[~comments["name"].isin(before["tabComment"]["name"])]
-    assert sorted(new["reference_name"]) == sorted(holds["order_id"])
-    assert set(new["reference_doctype"]) <= {"Sales Order"} and set(new["comment_type"]) <= {"Comment"}
-    reasons = new[["reference_name", "content"]].merge(holds[["order_id", "reason"]],
-                                                     left_on="reference_name", right_on="order_id")
+    # ERPNext's own Label comment per status change, and creditctl's comment per change, with its reason
+    labels, ours = new[new["comment_type"] == "Label"], new[new["comment_type"] == "Comment"]
+    assert len(labels) + len(ours) == len(new) and set(labels["content"]) <= {"On Hold"}
+    assert sorted(labels["reference_name"]) == sorted(holds["order_id"])
+    subject = plan["order_id"].where(plan["order_id"].fillna("").ne(""), plan["customer_id"])
+    assert sorted(ours["reference_name"]) == sorted(subject) and set(ours["owner"]) == {api_user}
+    reasons = ours.assign(subject=ours["reference_name"]).merge(
+        plan.assign(subject=subject)[["subject", "change", "reason"]], on="subject")
     assert all(html.escape(r) in c for r, c in zip(reasons["reason"], reasons["content"], strict=True))
-    # one tabVersion per change, by the tool's ERP user: its provenance in the ERP (SPEC §6.2)
+    # one Version per Customer save, by the API user (ERPNext writes none for a status change)
     versions = after["tabVersion"]
-    assert before["tabVersion"].empty and len(versions) == len(plan)
-    assert set(versions["owner"]) == {"creditctl"}
-    assert sorted(versions["docname"]) == sorted(plan["order_id"].where(plan["order_id"].fillna("").ne(""),
-                                                                         plan["customer_id"]))
+    customer_changes = plan[~plan["change"].isin(["hold_order", "release_order"])]
+    assert before["tabVersion"].empty and len(versions) == len(customer_changes)
+    assert set(versions["owner"]) == {api_user} and set(versions["ref_doctype"]) == {"Customer"}
     written = {"tabCustomer": [], "tabCustomer Credit Limit": [], "tabSales Order": [], "tabComment": [],
                "tabVersion": []}
     assert_same_rows(before, after, written)
@@ -308,8 +324,8 @@ def _assert_outbound(before: pd.DataFrame, after: pd.DataFrame, expected: pd.Dat
 
 ERPS = [
     # the first run writes through pymysql, the second reads the result through pyodbc
-    Erp("erpnext-mariadb", "erpnext", "mariadb", _erpnext_load, _erpnext_tables, _erpnext_rows,
-        second_run_driver=MARIADB_ODBC),
+    Erp("erpnext-mariadb", "erpnext", "mariadb", _erpnext_load, _erpnext_tables, _erpnext_api_rows,
+        second_run_driver=MARIADB_ODBC, api=True),
     Erp("odoo17", "odoo", "postgresql", _odoo_load(17), _odoo_tables(17), _odoo_rows(17), options={"version": 17},
         prepare=_no_dunning),
     Erp("odoo18", "odoo", "postgresql", _odoo_load(18), _odoo_tables(18), _odoo_rows(18), options={"version": 18},
@@ -361,7 +377,18 @@ def test_nightly_run_round_trip(erp: Erp, business: Extract, request: pytest.Fix
     companies = list(erp.companies) or data.companies["company"].tolist()
     erp.load(url, data)
     files = export_files(data, tmp_path / "files")  # the same business, exported before any run
-    config = write_config(tmp_path / "creditctl.yaml", erp.kind, companies, erp.options)
+    options = dict(erp.options)
+    if erp.api:  # reads by SQL, writes through the API stand-in on the same database
+        from tests.erpnext_standin import ErpNextStandIn
+
+        engine = create_engine(url)
+        standin = ErpNextStandIn(engine).start()
+        request.addfinalizer(engine.dispose)
+        request.addfinalizer(standin.stop)
+        options["api_url"] = standin.url
+        monkeypatch.setenv("ERPNEXT_API_KEY", "KEY")
+        monkeypatch.setenv("ERPNEXT_API_SECRET", "SECRET")
+    config = write_config(tmp_path / "creditctl.yaml", erp.kind, companies, options)
     monkeypatch.setenv(URL_ENV, url)
     connector = make_connector(load_config(config).erp)
     if erp.reads_back_unchanged:
@@ -374,16 +401,24 @@ def test_nightly_run_round_trip(erp: Erp, business: Extract, request: pytest.Fix
     plan = first.plan
     assert SET_KINDS <= set(plan["change"]), plan["change"].value_counts()
     assert set(plan["company"]) == set(companies)
+    if erp.api:  # ERPNext's own validation refuses a limit below the customer's outstanding, nothing else
+        assert set(first.refused["change"]) <= {"set_limit"} and set(first.refused["status"]) <= {"refused"}
+        assert SET_KINDS <= set(first.applied["change"])
+    else:
+        assert first.refused.empty
     # (1) the ERP's rows hold exactly the plan, seen with plain SQL and through the connector
     after = snapshot(url, tables)
-    erp.check_rows(before, after, plan)
-    assert_state(connector, companies, state_before, plan)
+    erp.check_rows(before, after, first.applied)
+    assert_state(connector, companies, state_before, first.applied)
     assert_audit_is_the_plan(first)
 
-    # (2) a second run finds the ERP in the decided state: nothing planned, nothing written
+    # (2) a second run finds the ERP in the decided state: nothing written; planned again is only
+    # what the ERP refused the first time (nothing for a database ERP)
     monkeypatch.setenv(URL_ENV, second_url)
     second = nightly(capsys, monkeypatch, config)
-    assert second.plan.empty and second.audit.empty and second.record["changes"] == 0
+    keys = ["company", "customer_id", "change", "order_id"]
+    assert sorted(map(tuple, second.plan[keys].values)) == sorted(map(tuple, first.refused[keys].values))
+    assert second.audit.empty and second.record["changes"] == 0
     assert_same_rows(after, snapshot(url, tables))
 
     # (3) the positions from the ERP are those from the files export of the same business
