@@ -354,10 +354,9 @@ def _erpnext_setup(run_config) -> None:  # noqa: ANN001 - etl.config.RunConfig, 
         checks = check_setup(connector)
     finally:
         connector.close()
-    table = Table("check", "", "what was found", title="ERPNext set-up")
-    for check in checks:
-        table.add_row(check.name, "ok" if check.ok else "[red]FAIL[/red]", escape(check.detail))
-    out.print(table)
+    for check in checks:  # one line each, unwrapped: easy to read, grep and paste into a ticket
+        mark = "ok  " if check.ok else "[red]FAIL[/red]"
+        out.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", soft_wrap=True, highlight=False)
     failed = [c.name for c in checks if not c.ok]
     if failed:
         err.print(f"ERPNext set-up: {len(failed)} check(s) failed: {', '.join(failed)}", highlight=False)
