@@ -270,3 +270,17 @@ def test_a_missing_prepayment_template_stops_the_company_before_any_call(site: s
             DE, plan(("C1", "set_prepayment", "", "Net 30", "prepayment")))
     assert not standin.requests
 
+
+
+def test_the_site_records_what_creditctl_changed(site: str) -> None:
+    """A lost state store: the API writes' comments tell which changes were creditctl's (SPEC §6.2)."""
+    with serving(site) as standin:
+        connector(site, standin).apply(DE, EVERY_KIND)
+    provenance = ErpNextConnector(site, {"tool_user": API_USER}).read_provenance([DE])
+    assert provenance.marked is False
+    cols = ["company", "customer_id", "change", "order_id", "before", "after", "rule_ids"]
+    got = provenance.changes[cols].sort_values(cols).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, EVERY_KIND[cols].sort_values(cols).reset_index(drop=True))
+    # read as another user, the comments on orders are creditctl's but unexplained: apply is refused
+    other = ErpNextConnector(site).read_provenance([DE])
+    assert other.changes.empty and other.marked is True
