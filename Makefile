@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python bench/rules_bench.py
 	$(BIN)/python bench/positions_bench.py
 	$(BIN)/python bench/odoo_extract_bench.py
+	$(BIN)/python bench/erpnext_bench.py
 
 lint: setup
 	$(BIN)/ruff check .
