@@ -225,7 +225,8 @@ def demo(
     with err.status(f"preparing the demo ERP ({customers} customers)"):
         config_path, created = prepare_demo(customers=customers, as_of=date, rules=rules)
     if created:
-        err.print(f"generated the demo ERP ({customers} customers) for {date}")
+        err.print(f"generated the demo ERP ({customers} customers) for {date}; it is a SQLite file no ERPNext "
+                  "serves, so its plans are written by SQL (a live ERPNext is written through its API)")
     _run_and_report(config_path, date, "apply", approve=False)
     err.print(f"demo config: {config_path}")
 
