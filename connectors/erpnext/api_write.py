@@ -140,18 +140,21 @@ class ApiWriter:
         Raises :class:`ApiAbort` when the apply had to stop; rows not reached are then simply not
         applied (the caller reads the ERP back to learn which were).
         """
-        tasks: list[Callable[[], list[Outcome]]] = []
         rows = plan.to_dict("records")
         customer_rows: dict[str, list[int]] = {}
+        order_rows: list[int] = []
         for i, row in enumerate(rows):
             if row["change"] in CUSTOMER_ORDER:
                 customer_rows.setdefault(row["customer_id"], []).append(i)
             else:
-                tasks.append(lambda i=i, row=row: self._guarded([i], lambda: self._order(i, row)))
-        for cid, idx in customer_rows.items():
-            idx = sorted(idx, key=lambda i: CUSTOMER_ORDER.index(rows[i]["change"]))
-            tasks.insert(0, lambda cid=cid, idx=idx: self._guarded(
-                idx, lambda: self._customer(cid, [(i, rows[i]) for i in idx])))
+                order_rows.append(i)
+        # customers first (a block before its orders' holds), each customer's changes in order
+        tasks: list[Callable[[], list[Outcome]]] = [
+            lambda cid=cid, idx=idx: self._guarded(lambda: self._customer(cid, [
+                (i, rows[i]) for i in sorted(idx, key=lambda i: CUSTOMER_ORDER.index(rows[i]["change"]))]))
+            for cid, idx in customer_rows.items()
+        ]
+        tasks += [lambda i=i: self._guarded(lambda: self._order(i, rows[i])) for i in order_rows]
         outcomes: list[Outcome] = []
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency), thread_name_prefix="erpnext-api") as pool:
             for result in pool.map(lambda task: task(), tasks):
@@ -160,7 +163,7 @@ class ApiWriter:
             raise self._abort
         return sorted(outcomes, key=lambda o: o.row)
 
-    def _guarded(self, rows: list[int], work: Callable[[], list[Outcome]]) -> list[Outcome]:
+    def _guarded(self, work: Callable[[], list[Outcome]]) -> list[Outcome]:
         if self._stop.is_set():
             return []
         try:
