@@ -334,3 +334,20 @@ def test_a_nightly_run_cut_short_by_a_dead_server_is_completed_by_the_next(
     # the third night finds everything in place; only what ERPNext refuses is planned again
     assert sorted(map(tuple, third.plan[keys].values)) == sorted(map(tuple, second.refused[keys].values))
     assert third.record["changes"] == 0
+
+
+def test_every_change_of_a_customer_deleted_while_writing_is_reported(site: str) -> None:
+    engine = create_engine(site)
+
+    def person_deletes(doctype: str, name: str) -> None:
+        if (doctype, name) == ("Customer", "C1"):
+            with engine.begin() as conn:
+                conn.execute(t.customer.delete().where(t.customer.c.name == "C1"))
+
+    with serving(site, before_write=person_deletes) as standin, pytest.raises(ChangesRefused) as info:
+        connector(site, standin).apply(DE, plan(("C1", "block", "", "false", "true"),
+                                                ("C1", "set_limit", "", "10000.00", "4000.00")))
+    engine.dispose()
+    refused = info.value.refused
+    assert refused["change"].tolist() == ["block", "set_limit"] and info.value.applied == 0
+    assert all("not found in ERPNext (404)" in m for m in refused["message"])

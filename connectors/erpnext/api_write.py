@@ -215,20 +215,21 @@ class ApiWriter:
             doc = self._get("Customer", cid)
         except _Refused as exc:
             return [Outcome(i, exc.status, exc.message) for i, _ in rows]
-        for i, row in rows:
+        for n, (i, row) in enumerate(rows):
             if self._stop.is_set():
                 break
             try:
                 doc, status = self._customer_change(cid, row, doc)
-                self._comment("Customer", cid, row, missing_only=status == "already")
-                outcomes.append(Outcome(i, status))
             except _Refused as exc:
                 outcomes.append(Outcome(i, exc.status, exc.message))
                 if exc.status == "conflict":  # re-read: the customer's next change starts from what is there
                     try:
                         doc = self._get("Customer", cid)
-                    except _Refused:
-                        break
+                    except _Refused as gone:
+                        return outcomes + [Outcome(j, gone.status, gone.message) for j, _ in rows[n + 1:]]
+                continue
+            outcomes.append(Outcome(i, status))
+            self._comment("Customer", cid, row, missing_only=status == "already")
         return outcomes
 
     def _customer_change(self, cid: str, row: dict, doc: dict) -> tuple[dict, str]:
@@ -302,18 +303,22 @@ class ApiWriter:
                 self.api.update_status(oid, HOLD if target else RESUME)
             except ApiError as exc:
                 raise self._fail(exc, "Sales Order", oid, "hold" if target else "release") from None
-            self._comment("Sales Order", oid, row, missing_only=False)
-            return [Outcome(i, "applied")]
         except _Refused as exc:
             return [Outcome(i, exc.status, exc.message)]
+        self._comment("Sales Order", oid, row, missing_only=False)
+        return [Outcome(i, "applied")]
 
     # -- comments ----------------------------------------------------------------------------
 
     def _comment(self, doctype: str, name: str, row: dict, *, missing_only: bool) -> None:
+        """The change's comment, after the change landed: a comment ERPNext refuses (404 / 417)
+        leaves the change applied; 401 / 403 / no answer still end the apply."""
         content = comment_text(row, self.company)
         try:
             if missing_only and any(content in c for c in self.api.comments(doctype, name)):
                 return
             self.api.add_comment(doctype, name, content, self.user, "creditctl")
         except ApiError as exc:
-            raise self._fail(exc, doctype, name, "comment on") from None
+            failure = self._fail(exc, doctype, name, "comment on")
+            if isinstance(failure, ApiAbort):
+                raise failure from None
