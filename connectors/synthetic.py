@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from connectors.demo import DEMO_COMPANIES, DemoConnector, generate_demo_erp
+from connectors.erpnext.read import read_open_items
 from etl.extract import Extract
 
 
@@ -23,6 +24,11 @@ def synthetic_extract(customers: int = 500, as_of: date = date(2026, 11, 28), se
     Companies are ``DEMO_COMPANIES`` (EUR and USD). Frames satisfy their contracts. It has no
     open deliveries: only ERPNext has such documents, and every ERP's fixture loads this business
     (the ERPNext tests and the demo cover deliveries).
+
+    Open items are in their documents' own currency (the Accounts Receivable report's "in party
+    currency"), so every ERP's fixture holds foreign-currency documents; ERPNext itself states
+    receivables in the company currency (connectors.erpnext.fixture.company_currency_extract gives
+    the frames it reads back).
     """
     with tempfile.TemporaryDirectory(prefix="creditctl-synthetic-") as folder:
         path = Path(folder) / "demo.sqlite"
@@ -30,7 +36,10 @@ def synthetic_extract(customers: int = 500, as_of: date = date(2026, 11, 28), se
         connector = DemoConnector(path)
         try:
             companies = list(DEMO_COMPANIES)
-            return Extract(**{e: getattr(connector, f"read_{e}")(companies) for e in Extract.entities()
-                              if e != "open_deliveries"})
+            frames = {e: getattr(connector, f"read_{e}")(companies) for e in Extract.entities()
+                      if e not in ("open_deliveries", "open_items")}
+            with connector._connection("read open items") as conn:
+                frames["open_items"] = read_open_items(conn, companies, connector.chunk_size, in_party_currency=True)
+            return Extract(**frames)
         finally:
             connector.close()

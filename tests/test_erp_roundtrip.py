@@ -119,6 +119,13 @@ def _erpnext_load(url: str, extract: Extract) -> None:
     load_extract(url, extract)
 
 
+def _company_currency(extract: Extract) -> Extract:
+    """ERPNext states receivables in the company currency (its Accounts Receivable report)."""
+    from connectors.erpnext.fixture import company_currency_extract
+
+    return company_currency_extract(extract)
+
+
 def _erpnext_tables() -> list[Table]:
     from connectors.erpnext import schema
 
@@ -325,7 +332,7 @@ def _assert_outbound(before: pd.DataFrame, after: pd.DataFrame, expected: pd.Dat
 ERPS = [
     # the first run writes through pymysql, the second reads the result through pyodbc
     Erp("erpnext-mariadb", "erpnext", "mariadb", _erpnext_load, _erpnext_tables, _erpnext_api_rows,
-        second_run_driver=MARIADB_ODBC, api=True),
+        second_run_driver=MARIADB_ODBC, api=True, prepare=_company_currency),
     Erp("odoo17", "odoo", "postgresql", _odoo_load(17), _odoo_tables(17), _odoo_rows(17), options={"version": 17},
         prepare=_no_dunning),
     Erp("odoo18", "odoo", "postgresql", _odoo_load(18), _odoo_tables(18), _odoo_rows(18), options={"version": 18},
@@ -461,7 +468,7 @@ def test_erpnext_fixture_reads_back_as_the_extract(tmp_path: Path) -> None:
     from connectors.erpnext import ErpNextConnector
     from connectors.erpnext.fixture import load_extract
 
-    extract = _corner_cases(synthetic_extract(120, as_of=AS_OF, seed=11))
+    extract = _company_currency(_corner_cases(synthetic_extract(120, as_of=AS_OF, seed=11)))
     url = f"sqlite:///{tmp_path / 'erpnext.sqlite'}"
     load_extract(url, extract)
     connector = ErpNextConnector(url, {"chunk_size": 53})

@@ -5,7 +5,7 @@ Tests and benchmarks use it so the ERPNext connector is read on a real server (M
 (``connectors.synthetic``). The frames are turned into ERPNext documents with vectorised pandas
 and bulk-inserted executemany-style, one statement per table; read back through
 :class:`connectors.erpnext.ErpNextConnector` they give the same frames, except what ERPNext
-cannot represent:
+cannot represent or reports otherwise:
 
 * customers are global in ERPNext: a customer_id in several companies is one ``tabCustomer``
   (name, currency, terms, segment, block and creation of its first row); a credit limit is the
@@ -16,13 +16,22 @@ cannot represent:
   the prepayment template (0 days), whatever payment_terms_days said;
 * an open item is a Sales Invoice (invoice, or credit note with ``is_return``), a Payment Entry
   (payment_on_account) or a Journal Entry (debit_note) with its Payment Ledger rows; what is
-  already paid of it is one allocation entry dated on the document date. ``<invoice>/<n>``
-  items are installments of one invoice with a payment schedule: installments missing from the
-  frame were paid and get the amount of the next open one (a lone ``/1`` a zero sibling);
-  dunning levels become that many submitted Dunnings; items other than invoices carry none and
-  fall due on their document date;
+  already paid of it is one allocation entry dated on the document date. A document in a
+  foreign currency is booked as ERPNext books it: ``amount_in_account_currency`` in its own
+  currency (the party account's), ``amount`` in the company currency converted with the
+  latest rate of the extract's fx rates, to the cent, entry by entry. The connector reports
+  receivables in the company currency (ERPNext's Accounts Receivable report), so such an item
+  reads back converted, in the company's currency (``read.read_open_items(...,
+  in_party_currency=True)`` reads it back as it was). Company-currency items read back
+  exactly; :func:`company_currency_extract` restates an extract's foreign items so that the
+  whole extract does. ``<invoice>/<n>`` items are installments of one invoice with a payment schedule
+  (``base_payment_amount`` the converted ``payment_amount``, the last row taking the rounding
+  so the rows add up to the invoice's base total; payments not made by payment term, so no
+  ``paid_amount`` on the rows): installments missing from the frame were paid and get the
+  amount of the next open one (a lone ``/1`` a zero sibling); dunning levels become that many
+  submitted Dunnings; items other than invoices carry none and fall due on their document date;
 * a cleared invoice (payments) is a Sales Invoice fully allocated by one Payment Entry dated
-  ``paid_date``;
+  ``paid_date`` (history stays in the document currency, as the connector reads it);
 * open orders are submitted Sales Orders, nothing billed yet (``status`` "On Hold" when held);
   their amount is ``grand_total`` in the order currency and ``base_grand_total`` converted with
   the latest rate into the company currency (the connector's default ``order_amounts: base``
@@ -111,7 +120,7 @@ def build_rows(extract: Extract, prepayment_terms: str = DEFAULT_PREPAYMENT_TERM
     docs, schedule, dunned = _open_documents(extract)
     history = _history(extract)
     rows.update(_invoices_and_ledger(extract, docs, history))
-    rows["tabPayment Schedule"] = schedule
+    rows["tabPayment Schedule"] = _base_schedule(extract, schedule)
     rows.update(_dunnings(dunned))
     rows["tabSales Order"] = _orders(extract)
     fx = extract.fx_rates
@@ -122,6 +131,43 @@ def build_rows(extract: Extract, prepayment_terms: str = DEFAULT_PREPAYMENT_TERM
         "exchange_rate": fx["rate"].astype(float), "for_buying": 1, "for_selling": 1,
     })
     return rows
+
+
+def _base_schedule(ex: Extract, schedule: pd.DataFrame) -> pd.DataFrame:
+    """``base_payment_amount`` of each schedule row: the converted ``payment_amount`` to the cent,
+    the invoice's last row taking the rounding so the rows add up to its base grand total (what
+    ERPNext's ``validate_payment_schedule_amount`` requires)."""
+    rate = _to_company_rate(ex, schedule["currency"], schedule["company"])
+    amount = schedule["payment_amount"].astype(float)
+    base = (amount * rate).round(2)
+    invoice_base = (amount.groupby(schedule["parent"]).transform("sum") * rate).round(2)
+    last = schedule["idx"].eq(schedule.groupby("parent")["idx"].transform("max"))
+    rest = base.where(~last, 0.0).groupby(schedule["parent"]).transform("sum")
+    return schedule.drop(columns=["company", "currency"]).assign(
+        base_payment_amount=np.where(last, (invoice_base - rest).round(2), base),
+        base_outstanding=lambda d: d["base_payment_amount"])
+
+
+def company_currency_extract(extract: Extract) -> Extract:
+    """``extract`` with every foreign-currency open item restated in its company's currency, as
+    ERPNext's Accounts Receivable report (and so the connector) states receivables: the latest
+    rate of the extract's fx rates, the amount and what is paid of it each converted to the cent
+    (as :func:`build_rows` books a foreign document's ledger entries). Loading the result reads
+    back unchanged; payments history, orders and customers are left as they are."""
+    items = extract.open_items
+    company_currency = items["company"].map(
+        dict(zip(extract.companies["company"], extract.companies["currency"], strict=True)))
+    foreign = items["currency"].ne(company_currency)
+    if not foreign.any():
+        return extract
+    rate = pd.Series(_to_company_rate(extract, items["currency"], items["company"]), index=items.index)
+    amount = items["amount"].astype(float)
+    converted = (amount * rate).round(2)
+    open_ = (converted - ((amount - items["open_amount"].astype(float)) * rate).round(2)).round(2)
+    items = items.assign(amount=converted.where(foreign, items["amount"]),
+                         open_amount=open_.where(foreign, items["open_amount"]),
+                         currency=company_currency.where(foreign, items["currency"])).astype(items.dtypes.to_dict())
+    return extract.replace(open_items=items)
 
 
 def _masters(ex: Extract, prepayment_terms: str) -> dict[str, pd.DataFrame]:
@@ -220,10 +266,12 @@ def _installments(parts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
         s[col] = s.groupby(by)[col].transform("first")
     s = s.assign(amount=amount, due=due, open=open_,
                  row=_names("PS-", len(s)), dunning=s["dunning_level"].fillna(0).astype(int))
+    # base_payment_amount is set by build_rows (it needs the rates); payments are not made by
+    # payment term, so ERPNext leaves paid_amount 0 and outstanding at the row's amount
     schedule = pd.DataFrame({
         "name": s["row"], "parent": s["base"], "parenttype": "Sales Invoice", "parentfield": "payment_schedule",
-        "idx": s["n"], "due_date": s["due"], "payment_amount": s["amount"], "outstanding": s["open"],
-        "paid_amount": s["amount"] - s["open"], "base_payment_amount": s["amount"]})
+        "idx": s["n"], "due_date": s["due"], "payment_amount": s["amount"], "outstanding": s["amount"],
+        "paid_amount": 0.0, "company": s["company"], "currency": s["currency"]})
     invoices = (s.groupby(["company", "base"], sort=True)
                 .agg(customer=("customer_id", "first"), doc_date=("doc_date", "first"), due_date=("due", "max"),
                      amount=("amount", "sum"), open=("open", "sum"), currency=("currency", "first"))
@@ -302,4 +350,4 @@ def _orders(ex: Extract) -> pd.DataFrame:
         "status": np.where(o["on_hold"].astype(bool), "On Hold", "To Deliver and Bill"), "docstatus": 1})
 
 
-__all__ = ["DEFAULT_PREPAYMENT_TERMS", "build_rows", "load_extract"]
+__all__ = ["DEFAULT_PREPAYMENT_TERMS", "build_rows", "company_currency_extract", "load_extract"]

@@ -105,8 +105,10 @@ def _limits(parenttype: str):
 
 def _active_in_company(customer, company):
     """A customer is in a company's extract when it has its own credit-limit row, a submitted
-    invoice, a submitted order or a (not delinked) receivable ledger entry there. (ERPNext
-    customers are global; a group limit alone does not make a customer active.)
+    invoice, a submitted order, a submitted delivery note or a (not delinked) receivable ledger
+    entry there. (ERPNext customers are global; a group limit alone does not make a customer
+    active. A customer whose only documents are delivery notes still owes what
+    ``get_customer_outstanding`` counts of them: its open deliveries need its row.)
 
     Each test is an EXISTS probing one document table through its customer index (the child
     table's ``parent``, ``customer``, the ledger's ``party``, all indexed in ERPNext), so the
@@ -114,6 +116,7 @@ def _active_in_company(customer, company):
     the company's rows scans every invoice, order and ledger entry of the company.
     """
     ccl, si, so, ple = t.customer_credit_limit, t.sales_invoice, t.sales_order, t.payment_ledger_entry
+    dn = t.delivery_note
     return or_(
         select(ccl.c.name).where(ccl.c.parent == customer, _unindexed(ccl.c.parenttype) == "Customer",
                                  _unindexed(ccl.c.company) == company).exists(),
@@ -123,6 +126,8 @@ def _active_in_company(customer, company):
                                 so.c.docstatus == 1).exists(),
         select(ple.c.name).where(ple.c.party == customer, _unindexed(ple.c.party_type) == "Customer",
                                  _unindexed(ple.c.company) == company, ple.c.delinked == 0).exists(),
+        select(dn.c.name).where(dn.c.customer == customer, _unindexed(dn.c.company) == company,
+                                dn.c.docstatus == 1).exists(),
     )
 
 
@@ -218,25 +223,41 @@ def with_prepayment(prepayment_terms: str):
 
 
 def balances(companies: Sequence[str]):
-    """Receivable balance per document from the Payment Ledger: one row per
+    """Receivable balance per document from the Payment Ledger, as ERPNext's Accounts Receivable
+    report builds it (``ReceivablePayableReport.update_voucher_balance``): one row per
     (company, party, against_voucher) over the entries that are not delinked.
 
-    open_amount   Σ amount_in_account_currency (the outstanding, signed)
-    own_amount    Σ of the document's own entries (voucher = against_voucher): its original amount
-    first_date    earliest posting date (the document's own date for payments on account)
+    Each money column comes twice: in the company currency (``amount`` of Payment Ledger Entry,
+    the report's default) and, suffixed ``_acc``, in the receivable account's currency
+    (``amount_in_account_currency``, the report's "in party currency").
+
+    open_amount    Σ amount: the outstanding, signed
+    own_amount     Σ of the document's own entries (voucher = against_voucher): its original amount
+    paid           what payments and journals took off it (Σ −amount of entries of other
+                   vouchers that are not Sales Invoices)
+    credited       what credit notes against it took off (Σ −amount of other Sales Invoices' entries)
+    first_date     earliest posting date (the document's own date for payments on account)
     last_allocated latest posting date of an entry other than the document's own (paid_date)
+    account_currency the receivable account's currency
     """
     ple = t.payment_ledger_entry
     own = and_(ple.c.voucher_type == ple.c.against_voucher_type, ple.c.voucher_no == ple.c.against_voucher_no)
-    amount = ple.c.amount_in_account_currency
+    by_invoice = ple.c.voucher_type == "Sales Invoice"
+    money = []
+    for suffix, amount in (("", ple.c.amount), ("_acc", ple.c.amount_in_account_currency)):
+        money += [
+            func.sum(amount).label(f"open_amount{suffix}"),
+            func.sum(case((own, amount), else_=literal(0))).label(f"own_amount{suffix}"),
+            func.sum(case((and_(~own, ~by_invoice), -amount), else_=literal(0))).label(f"paid{suffix}"),
+            func.sum(case((and_(~own, by_invoice), -amount), else_=literal(0))).label(f"credited{suffix}"),
+        ]
     return (
         select(
             ple.c.company,
             ple.c.party.label("customer_id"),
             ple.c.against_voucher_type.label("voucher_type"),
             ple.c.against_voucher_no.label("voucher_no"),
-            func.sum(amount).label("open_amount"),
-            func.sum(case((own, amount), else_=literal(0))).label("own_amount"),
+            *money,
             func.min(ple.c.posting_date).label("first_date"),
             func.max(case((~own, ple.c.posting_date))).label("last_allocated"),
             func.max(ple.c.account_currency).label("account_currency"),
@@ -252,6 +273,13 @@ def balances(companies: Sequence[str]):
         .group_by(ple.c.company, ple.c.party, ple.c.against_voucher_type, ple.c.against_voucher_no)
         .subquery("balances")
     )
+
+
+def _is_open(b):
+    """The Accounts Receivable report's test (``build_data``): a document is outstanding when its
+    balance is not zero in the company currency AND not zero in the account currency (a foreign
+    invoice settled in its own currency whose exchange difference was not booked is not open)."""
+    return and_(func.abs(b.c.open_amount) >= TOLERANCE, func.abs(b.c.open_amount_acc) >= TOLERANCE)
 
 
 def _dunning_counts(companies: Sequence[str], by_schedule: bool, name: str,
@@ -277,17 +305,21 @@ def _dunning_counts(companies: Sequence[str], by_schedule: bool, name: str,
     )
 
 
-def open_items_stmt(companies: Sequence[str]) -> Select:
-    """Documents with an outstanding (|open| >= TOLERANCE), one row each.
+def open_items_stmt(companies: Sequence[str], in_party_currency: bool = False) -> Select:
+    """Outstanding documents (:func:`_is_open`), one row each, as ERPNext's Accounts Receivable
+    report lists them: by default in the company currency; with ``in_party_currency`` (the
+    report's option of that name) in the receivable account's currency.
 
     doc_type: a Sales Invoice is ``invoice`` or (is_return) ``credit_note``; any other voucher
     with a balance of its own is ``payment_on_account`` when negative (an unallocated Payment
     Entry / Journal Entry) and ``debit_note`` when positive (a Journal Entry debiting the party).
-    amount is the document's own ledger entry (in the receivable account's currency, which
-    ERPNext sets to the invoice currency), the outstanding when it has none. ``installments``
-    (schedule rows) lets the caller split invoices paid by a payment schedule.
+    amount is the document's own ledger amount (for an invoice its base grand total, or its
+    grand total in party currency), the outstanding when it has none; currency the company's
+    default currency (or the account's). ``installments`` (schedule rows), ``paid``,
+    ``credited`` and ``total_advance`` let the caller split invoices paid by a payment schedule
+    (:func:`split_installments`).
     """
-    si, ps = t.sales_invoice, t.payment_schedule
+    si, ps, co = t.sales_invoice, t.payment_schedule, t.company
     b = balances(companies)
     dun = _dunning_counts(companies, by_schedule=False, name="dunning")
     n_ps = (
@@ -297,13 +329,17 @@ def open_items_stmt(companies: Sequence[str]) -> Select:
         .subquery("schedule_rows")
     )
     is_si = b.c.voucher_type == "Sales Invoice"
+    sfx = "_acc" if in_party_currency else ""
+    own_amount, open_amount = b.c[f"own_amount{sfx}"], b.c[f"open_amount{sfx}"]
+    currency = func.coalesce(b.c.account_currency, co.c.default_currency) if in_party_currency \
+        else co.c.default_currency
     doc_type = case(
         (and_(is_si, si.c.is_return == 1), "credit_note"),
         (is_si, "invoice"),
-        (b.c.open_amount < 0, "payment_on_account"),
+        (open_amount < 0, "payment_on_account"),
         else_="debit_note",
     )
-    amount = case((func.abs(b.c.own_amount) >= TOLERANCE, b.c.own_amount), else_=b.c.open_amount)
+    amount = case((func.abs(own_amount) >= TOLERANCE, own_amount), else_=open_amount)
     return (
         select(
             b.c.company,
@@ -313,24 +349,33 @@ def open_items_stmt(companies: Sequence[str]) -> Select:
             func.coalesce(si.c.posting_date, b.c.first_date).label("doc_date"),
             func.coalesce(si.c.due_date, si.c.posting_date, b.c.first_date).label("due_date"),
             _money(amount).label("amount"),
-            _money(b.c.open_amount).label("open_amount"),
-            func.coalesce(b.c.account_currency, si.c.currency).label("currency"),
+            _money(open_amount).label("open_amount"),
+            currency.label("currency"),
             func.coalesce(dun.c.level, 0).label("dunning_level"),
             func.coalesce(n_ps.c.n, 0).label("installments"),
+            _money(b.c[f"paid{sfx}"]).label("paid"),
+            _money(b.c[f"credited{sfx}"]).label("credited"),
+            _money(func.coalesce(si.c.total_advance, 0)).label("total_advance"),
         )
         .select_from(
-            b.outerjoin(si, and_(is_si, si.c.name == b.c.voucher_no))
+            b.join(co, co.c.name == b.c.company)
+            .outerjoin(si, and_(is_si, si.c.name == b.c.voucher_no))
             .outerjoin(dun, and_(is_si, dun.c.sales_invoice == b.c.voucher_no))
             .outerjoin(n_ps, and_(is_si, n_ps.c.parent == b.c.voucher_no))
         )
-        .where(func.abs(b.c.open_amount) >= TOLERANCE, or_(b.c.voucher_type != "Sales Invoice", si.c.docstatus == 1))
+        .where(_is_open(b), or_(b.c.voucher_type != "Sales Invoice", si.c.docstatus == 1))
     )
 
 
-def installments_stmt(companies: Sequence[str], invoices: Sequence[str]) -> Select:
-    """Payment-schedule rows of some invoices, with the dunnings naming each row (or the
-    invoice without a row)."""
+def installments_stmt(companies: Sequence[str], invoices: Sequence[str], in_party_currency: bool = False) -> Select:
+    """Payment-schedule rows of some invoices: the row's amount and what Payment Entries paid on
+    it by its payment term (+ ``discounted_amount``), in company currency (``base_payment_amount``,
+    ``base_paid_amount``) or with ``in_party_currency`` in the invoice's (``payment_amount``,
+    ``paid_amount``), as the Accounts Receivable report's ``append_payment_term`` takes them;
+    with the dunnings naming each row (or the invoice without a row)."""
     ps = t.payment_schedule
+    amount, paid = (ps.c.payment_amount, ps.c.paid_amount) if in_party_currency \
+        else (ps.c.base_payment_amount, ps.c.base_paid_amount)
     dun_row = _dunning_counts(companies, by_schedule=True, name="dunning_row", invoices=invoices)
     dun_inv = _dunning_counts(companies, by_schedule=True, name="dunning_invoice", invoices=invoices)
     return (
@@ -338,7 +383,9 @@ def installments_stmt(companies: Sequence[str], invoices: Sequence[str]) -> Sele
             ps.c.parent.label("invoice"),
             ps.c.idx,
             ps.c.due_date.label("installment_due"),
-            _money(ps.c.payment_amount).label("payment_amount"),
+            _money(func.coalesce(amount, 0)).label("payment_amount"),
+            _money(func.coalesce(paid, 0) + func.coalesce(ps.c.discounted_amount, 0)).label("recorded_paid"),
+            _money(func.coalesce(ps.c.paid_amount, 0)).label("paid_in_document"),
             (func.coalesce(dun_row.c.level, 0) + func.coalesce(dun_inv.c.level, 0)).label("installment_dunning"),
         )
         .select_from(
@@ -349,28 +396,65 @@ def installments_stmt(companies: Sequence[str], invoices: Sequence[str]) -> Sele
     )
 
 
-def split_installments(items: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
-    """Replace each invoice in ``schedule`` by one item per still-open installment.
+def _fifo(pool: pd.Series, room: pd.Series, by: list[pd.Series]) -> pd.Series:
+    """Allocate each group's ``pool`` over its rows' ``room`` in row order, first come first
+    served: row i takes min(room_i, max(0, pool − Σ room before i))."""
+    before = room.groupby(by, sort=False).cumsum() - room
+    return np.minimum(room, np.maximum(0.0, pool - before))
 
-    Payments are allocated oldest installment first, so the open amount sits on the latest
-    installments: installment i keeps min(amount_i, max(0, open - Σ amounts after i)). The last
-    installment absorbs any difference between the schedule total and the invoice amount, so
-    the installments' open amounts add up to the invoice's outstanding exactly.
+
+def split_installments(items: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
+    """Replace each invoice in ``schedule`` by one item per still-open installment, as ERPNext's
+    Accounts Receivable report splits an invoice by its payment terms
+    (``allocate_outstanding_based_on_payment_terms``, company currency):
+
+    * the terms in the report's order: what was paid on them by payment term first
+      (``paid_amount`` descending), then by due date (then idx);
+    * each term's amount is ``base_payment_amount``; what Payment Entries paid on the term
+      itself (``base_paid_amount`` + ``discounted_amount``) stays on it;
+    * the rest of the payments — less the advances allocated in the invoice (``total_advance``,
+      which the schedule already left out) — goes to the terms nobody paid by term, in that
+      order; then the credit notes against the invoice to whatever is still open, in that order;
+    * terms left with an outstanding > 0 are items ``<invoice>/<idx>``, due on their own date.
+
+    Two roundings are kept out of the figures so the installments' open amounts add up to the
+    invoice's outstanding in the ledger exactly: the last term (by due date) absorbs any
+    difference between the schedule and the invoice's ledger amount less its advances, and the
+    last open term whatever the report's split would lose (a term recorded as paid a cent more
+    than its base amount shows no negative outstanding in the report).
     """
     if schedule.empty:
         return items
     s = schedule.merge(
         items[["company", "item_id", "customer_id", "doc_date", "amount", "open_amount", "currency",
-               "dunning_level"]],
+               "paid", "credited", "total_advance"]],
         left_on="invoice", right_on="item_id", how="inner",
-    ).sort_values(["company", "invoice", "idx"], kind="stable")
-    grp = s.groupby(["company", "invoice"], sort=False)
-    last = s["idx"].eq(grp["idx"].transform("max"))
-    total = grp["payment_amount"].transform("sum")
-    inst_amount = s["payment_amount"] + np.where(last, s["amount"] - total, 0.0)
-    after = inst_amount.groupby([s["company"], s["invoice"]], sort=False).transform("sum") - \
-        inst_amount.groupby([s["company"], s["invoice"]], sort=False).cumsum()
-    inst_open = np.minimum(inst_amount, np.maximum(0.0, s["open_amount"] - after))
+    )
+    by_due = s.sort_values(["company", "invoice", "installment_due", "idx"], kind="stable")
+    last_due = s.index.isin(by_due.groupby(["company", "invoice"], sort=False).tail(1).index)
+    s = s.assign(_last=last_due, _neg_paid=-s["paid_in_document"]).sort_values(
+        ["company", "invoice", "_neg_paid", "installment_due", "idx"], kind="stable").reset_index(drop=True)
+    keys = [s["company"], s["invoice"]]
+    last_due = s["_last"].to_numpy()
+    total = s.groupby(keys, sort=False)["payment_amount"].transform("sum")
+    inst_amount = s["payment_amount"] + np.where(last_due, s["amount"] - s["total_advance"] - total, 0.0)
+    recorded = s["recorded_paid"]
+    by_term = recorded.ne(0)
+    paid_pool = np.maximum(0.0, s["paid"] - s["total_advance"] - recorded.groupby(keys, sort=False).transform("sum"))
+    room = (inst_amount - recorded).clip(lower=0.0)
+    took_paid = _fifo(paid_pool, room.where(~by_term, 0.0), keys)
+    room = room - took_paid
+    took_credit = _fifo(np.maximum(0.0, s["credited"]), room, keys)
+    inst_open = room - took_credit
+    # what the report loses (a term paid a cent over its base amount: ERPNext rounds each
+    # payment's base_paid_amount on its own) goes to the last open term: the installments add
+    # up to the invoice's outstanding in the ledger
+    shown = inst_open >= TOLERANCE
+    residual = s["open_amount"] - inst_open.where(shown, 0.0).groupby(keys, sort=False).transform("sum")
+    last_shown = s.index.isin(s[shown].sort_values(["company", "invoice", "installment_due", "idx"], kind="stable")
+                              .groupby(["company", "invoice"], sort=False).tail(1).index)
+    none_shown = ~shown.groupby(keys, sort=False).transform("any").to_numpy()
+    inst_open = (inst_open + np.where(last_shown | (last_due & none_shown), residual, 0.0)).round(9)
     parts = pd.DataFrame({
         "company": s["company"].to_numpy(),
         "item_id": (s["invoice"].astype(str) + "/" + s["idx"].astype(int).astype(str)).to_numpy(),
@@ -386,12 +470,13 @@ def split_installments(items: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFr
     parts = parts[parts["open_amount"] >= TOLERANCE]
     split = pd.MultiIndex.from_frame(s[["company", "invoice"]].drop_duplicates())
     keep = ~pd.MultiIndex.from_frame(items[["company", "item_id"]]).isin(split)
-    return pd.concat([items[keep], parts.astype(items.dtypes.to_dict())], ignore_index=True)
+    parts = parts.astype(items.dtypes[list(parts.columns)].to_dict())
+    return pd.concat([items.loc[keep, list(parts.columns)], parts], ignore_index=True)
 
 
 def payments_stmt(companies: Sequence[str]) -> Select:
-    """Cleared invoices: outstanding in the ledger is 0 and something other than the invoice's
-    own entry was allocated to it; paid_date = the latest such entry's posting date,
+    """Cleared invoices: not outstanding (:func:`_is_open`) and something other than the
+    invoice's own entry was allocated to it; paid_date = the latest such entry's posting date,
     amount = grand_total (document currency)."""
     si = t.sales_invoice
     b = balances(companies)
@@ -409,7 +494,7 @@ def payments_stmt(companies: Sequence[str]) -> Select:
         .select_from(b.join(si, si.c.name == b.c.voucher_no))
         .where(
             b.c.voucher_type == "Sales Invoice",
-            func.abs(b.c.open_amount) < TOLERANCE,
+            ~_is_open(b),
             b.c.last_allocated.is_not(None),
             si.c.docstatus == 1,
             si.c.is_return == 0,
@@ -513,27 +598,34 @@ def read_customers_raw(conn: Connection, companies: Sequence[str], chunk_size: i
                       transform=with_prepayment(prepayment_terms), sort=["company", "customer_id"])
 
 
-def read_open_items(conn: Connection, companies: Sequence[str], chunk_size: int) -> pd.DataFrame:
+def read_open_items(conn: Connection, companies: Sequence[str], chunk_size: int,
+                    in_party_currency: bool = False) -> pd.DataFrame:
+    """Open items in company currency (ERPNext's Accounts Receivable report), or with
+    ``in_party_currency`` in the receivable account's currency (the report's option)."""
     template = empty_frame("open_items")
-    raw = template.assign(installments=pd.Series([], dtype="int64"))
-    items = read_frame(conn, open_items_stmt(companies), raw, chunk_size)
+    extra = ["installments", "paid", "credited", "total_advance"]
+    raw = template.assign(installments=pd.Series([], dtype="int64"), paid=pd.Series([], dtype="float64"),
+                          credited=pd.Series([], dtype="float64"), total_advance=pd.Series([], dtype="float64"))
+    items = read_frame(conn, open_items_stmt(companies, in_party_currency), raw, chunk_size)
     split = items["installments"].gt(1) & items["doc_type"].eq("invoice") & items["open_amount"].gt(0)
-    items = items.drop(columns="installments")
     invoices = items.loc[split, "item_id"].unique().tolist()
     if invoices:
         sched_template = pd.DataFrame({
             "invoice": pd.Series([], dtype=object), "idx": pd.Series([], dtype="int64"),
             "installment_due": pd.Series([], dtype="datetime64[ns]"),
             "payment_amount": pd.Series([], dtype="float64"),
+            "recorded_paid": pd.Series([], dtype="float64"),
+            "paid_in_document": pd.Series([], dtype="float64"),
             "installment_dunning": pd.Series([], dtype="int64"),
         })
         schedule = pd.concat(
-            [read_frame(conn, installments_stmt(companies, part), sched_template, chunk_size)
+            [read_frame(conn, installments_stmt(companies, part, in_party_currency), sched_template, chunk_size)
              for part in _chunks(invoices)],
             ignore_index=True,
         )
-        # restrict to the split invoices' companies (an invoice name is unique in ERPNext)
-        items = split_installments(items, schedule)
+        return split_installments(items, schedule).sort_values(["company", "item_id"], kind="stable") \
+            .reset_index(drop=True)
+    items = items.drop(columns=extra)
     return items.sort_values(["company", "item_id"], kind="stable").reset_index(drop=True)
 
 
