@@ -64,6 +64,15 @@ STANDARD_FIELDS = {"name", "owner", "creation", "modified", "modified_by", "docs
 CUSTOMER_FIELDS = {"is_frozen", "payment_terms", "customer_group", "customer_name", "disabled", "default_currency"}
 CHECK_FIELDS = {"is_frozen", "disabled"}
 LIMIT_FIELDS = ("company", "credit_limit", "bypass_credit_limit_check")
+#: what GET /api/resource/<doctype> and frappe.client.get_value read, and the read permission they need
+LISTED = {"Customer": (t.customer, READ_CUSTOMER), "Sales Order": (t.sales_order, READ_ORDER),
+          "Comment": (t.comment, COMMENT_RESOURCE)}
+#: the filter operators the stand-in's lists understand (Frappe's get_list has more)
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": lambda c, v: c == v, "!=": lambda c, v: c != v, "<": lambda c, v: c < v, ">": lambda c, v: c > v,
+    "<=": lambda c, v: c <= v, ">=": lambda c, v: c >= v, "in": lambda c, v: c.in_(_as_list(v)),
+    "not in": lambda c, v: c.not_in(_as_list(v)), "like": lambda c, v: c.like(v),
+}
 
 
 # --------------------------------------------------------------------------- Frappe's error bodies
@@ -172,6 +181,56 @@ def _row(row) -> dict:  # noqa: ANN001 - a Row
     return {c: shown(v) for c, v in row._mapping.items() if not c.startswith("_")}
 
 
+def no_nulls(doc: dict) -> dict:
+    """A document as /api/resource answers it: Frappe's JSON handler writes documents with
+    ``as_dict(no_nulls=True)``, child rows included (customer-read.json get_customer has no
+    ``salutation``; put_clear_terms answers without ``payment_terms``, put_single_row_name_and_limit_only
+    with a row without ``company``). /api/method answers (set_value, add_comment) keep the nulls."""
+    return {k: [no_nulls(r) if isinstance(r, dict) else r for r in v] if isinstance(v, list) else v
+            for k, v in doc.items() if v is not None}
+
+
+def _when(value: Any) -> datetime | None:
+    """A timestamp as a document carries it (a string, as read) for the database."""
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) else None
+
+
+def _versioned(value: Any) -> Any:
+    """A value as a Version row's ``changed`` shows it: an empty value is ""."""
+    return "" if value is None else value
+
+
+def _as_list(value: Any) -> list:
+    return [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+
+
+def _json_arg(value: Any, default: Any) -> Any:
+    """A query parameter Frappe reads as JSON when it is JSON (fields, filters, fieldname)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _filters(filters: Any) -> list[tuple[str, str, Any]]:
+    """Frappe's filter forms: {field: value}, {field: [op, value]}, [[doctype, field, op, value]], [[field, op, value]]."""
+    if isinstance(filters, dict):
+        return [(f, str(v[0]).lower(), v[1]) if isinstance(v, list | tuple) else (f, "=", v)
+                for f, v in filters.items()]
+    if not isinstance(filters, list) or not all(isinstance(i, list) and len(i) >= 3 for i in filters):
+        raise server_error("NotImplementedError", f"the stand-in does not understand the filters {filters!r}")
+    return [(str(i[-3]), str(i[-2]).lower(), i[-1]) for i in filters]
+
+
 # --------------------------------------------------------------------------- the stand-in
 
 
@@ -277,24 +336,34 @@ class ErpNextStandIn:
         roles = set(user.roles) if user else set()
         if path.startswith("/api/resource/"):
             doctype, _, name = path[len("/api/resource/"):].partition("/")
+            if method == "GET" and not name and doctype in LISTED:
+                # a list (customer-read.json list_customers_fields, comments.json list_comments_*);
+                # a GET of Comment used to create a comment here
+                return {"data": self._list(conn, doctype, args, roles, email)}
             if doctype == "Comment":
                 if not roles & COMMENT_RESOURCE:
                     raise no_permission(email, "Comment", with_exception=method == "GET")
-                return {"data": self._resource_comment(conn, body, email)}
+                if method == "POST" and not name:
+                    return {"data": no_nulls(self._resource_comment(conn, body, email))}
+                raise server_error("NotImplementedError", f"the stand-in does not serve {method} {path}")
             if method == "GET" and doctype in ("Customer", "Sales Order") and name:
                 allowed = READ_CUSTOMER if doctype == "Customer" else READ_ORDER
                 if not roles & allowed:
                     raise no_permission(email, doctype, on_document=True)
-                return {"data": self._customer(conn, name) if doctype == "Customer" else self._order(conn, name)}
+                doc = self._customer(conn, name) if doctype == "Customer" else self._order(conn, name)
+                return {"data": no_nulls(doc)}
             if method == "PUT" and doctype == "Customer" and name:
                 self._may_write_customer(roles, email)
                 self._exists(conn, "Customer", name)
-                return {"data": self._save_customer(conn, name, body, email)}
+                return {"data": no_nulls(self._save_customer(conn, name, body, email))}
             if method == "PUT" and doctype == "Customer Credit Limit" and name:
                 self._may_write_customer(roles, email)
-                return {"data": self._put_limit_row(conn, name, body, email)}
+                return {"data": no_nulls(self._put_limit_row(conn, name, body, email))}
             raise server_error("NotImplementedError", f"the stand-in does not serve {method} {path}")
         method_name = path[len("/api/method/"):]
+        if method_name == "frappe.client.get_value":  # customer-read.json get_value_is_frozen
+            found = self._get_value(conn, {**args, **body}, roles, email)
+            return {} if found is None else {"message": found}
         if method_name == "frappe.client.set_value":
             return {"message": self._set_value(conn, body, roles, email)}
         if method_name == "frappe.client.insert":
@@ -358,6 +427,8 @@ class ErpNextStandIn:
         doc = {**_row(row), "doctype": "Customer", "companies": []}
         doc["credit_limits"] = [{**_row(r), "doctype": "Customer Credit Limit"}
                                 for r in self._limit_rows(conn, name)]
+        # the Customer's other child tables, empty on the site (customer-read.json get_customer)
+        doc.update(sales_team=[], portal_users=[], accounts=[])
         return doc
 
     def _limit_rows(self, conn: Connection, customer: str) -> list:
@@ -370,6 +441,57 @@ class ErpNextStandIn:
         if row is None:
             raise not_found("Sales Order", name)
         return {**_row(row), "doctype": "Sales Order"}
+
+    def _column(self, table, doctype: str, field_: str):  # noqa: ANN001, ANN202 - a Table, a Column
+        if field_ not in table.c or field_.startswith("_"):
+            raise server_error("NotImplementedError", f"the stand-in does not know the field {doctype}.{field_}")
+        return table.c[field_]
+
+    def _select(self, conn: Connection, doctype: str, fields: list[str], filters: Any, order_by: str,
+                limit: int, start: int = 0) -> list[dict]:
+        table = LISTED[doctype][0]
+        query = select(*[self._column(table, doctype, f) for f in fields])
+        for field_, op, value in _filters(filters):
+            if op not in OPERATORS:
+                raise server_error("NotImplementedError", f"the stand-in does not know the operator {op!r}")
+            query = query.where(OPERATORS[op](self._column(table, doctype, field_), value))
+        key, _, direction = order_by.strip().partition(" ")
+        column = self._column(table, doctype, key.strip("`").split("`.`")[-1])
+        query = query.order_by(column.desc() if direction.strip().lower() == "desc" else column.asc())
+        if limit:
+            query = query.limit(limit)
+        if start:
+            query = query.offset(start)
+        return [{f: shown(v) for f, v in zip(fields, row, strict=True)} for row in conn.execute(query)]
+
+    def _list(self, conn: Connection, doctype: str, args: dict, roles: set[str], email: str) -> list[dict]:
+        """GET /api/resource/<doctype>: fields, filters (JSON), order_by, limit_page_length, limit_start,
+        as frappe.client.get_list (default: ``name`` only, ``modified desc``, 20 rows). A list keeps its nulls."""
+        if not roles & LISTED[doctype][1]:  # comments.json list_comments_403_sales_user
+            raise no_permission(email, doctype, with_exception=True)
+        fields = _json_arg(args.get("fields"), ["name"])
+        fields = [fields] if isinstance(fields, str) else list(fields)
+        return self._select(conn, doctype, fields, _json_arg(args.get("filters"), []),
+                            str(args.get("order_by") or "modified desc"),
+                            int(args.get("limit_page_length") or args.get("limit") or 20),
+                            int(args.get("limit_start") or 0))
+
+    def _get_value(self, conn: Connection, params: dict, roles: set[str], email: str) -> dict | None:
+        """frappe.client.get_value: the first match's fields as a dict (None when nothing matches)."""
+        doctype = str(params.get("doctype") or "")
+        if doctype not in LISTED:
+            raise server_error("NotImplementedError", f"the stand-in does not serve get_value on {doctype}")
+        if not roles & LISTED[doctype][1]:  # not recorded: as frappe.throw(..., PermissionError) answers
+            error = validation(f"No permission for {doctype}", "PermissionError")
+            error.status = 403
+            raise error
+        filters = _json_arg(params.get("filters"), {})
+        if isinstance(filters, str):  # a name
+            filters = {"name": filters}
+        fields = _json_arg(params.get("fieldname"), "name")
+        fields = [fields] if isinstance(fields, str) else list(fields)
+        rows = self._select(conn, doctype, fields, filters, "modified desc", 1)
+        return rows[0] if rows else None
 
     def _now(self) -> datetime:
         return datetime.now(ZoneInfo(self.tz)).replace(tzinfo=None)
@@ -386,7 +508,8 @@ class ErpNextStandIn:
         doc = self._customer(conn, name)
         if "modified" in values and str(values["modified"]) != doc["modified"]:
             raise stale(doc["modified"], str(self._now()))
-        changes = {k: v for k, v in values.items() if k in CUSTOMER_FIELDS}
+        sent = {k: v for k, v in values.items() if k in CUSTOMER_FIELDS}
+        changes = dict(sent)
         for key in CHECK_FIELDS & changes.keys():
             changes[key] = cint(changes[key])
         if changes.get("payment_terms"):
@@ -400,12 +523,18 @@ class ErpNextStandIn:
         if new_rows is not None:
             self._validate_limits(conn, name, old_rows, new_rows)
         now = self._now()
-        changed = [[k, doc.get(k), v] for k, v in changes.items() if doc.get(k) != v]
+        # the Version row shows the values as set on the document, before the database casts them:
+        # "yes" for a Check stored as 0 (customer-freeze.json put_invalid_check_value), "" for a cleared
+        # field (set_value_unfreeze_value_0, customer-payment-terms.json put_clear_terms)
+        changed = [[k, _versioned(doc.get(k)), _versioned(v)] for k, v in sent.items()
+                   if _versioned(doc.get(k)) != _versioned(v)]
         conn.execute(update(t.customer).where(t.customer.c.name == name).values(
             **changes, modified=now, modified_by=email))
         added, removed, row_changed = [], [], []
         if new_rows is not None:
-            added, removed, row_changed = self._write_limits(conn, name, old_rows, new_rows, email, now)
+            parent = conn.execute(select(t.customer.c.owner, t.customer.c.creation)
+                                  .where(t.customer.c.name == name)).first()
+            added, removed, row_changed = self._write_limits(conn, name, old_rows, new_rows, email, now, parent)
         ccl = t.customer_credit_limit  # the save stamps every child row, as Frappe's does
         conn.execute(update(ccl).where(ccl.c.parenttype == "Customer", ccl.c.parent == name)
                      .values(modified=now, modified_by=email))
@@ -415,7 +544,12 @@ class ErpNextStandIn:
                 docstatus=0, idx=0, ref_doctype="Customer", docname=name,
                 data=json.dumps({"changed": changed, "added": added, "removed": removed, "row_changed": row_changed,
                                  "data_import": None, "updater_reference": None}, default=str)))
-        return self._customer(conn, name)
+        saved = self._customer(conn, name)
+        new_names = {row["name"] for _, row in added}
+        for row in saved["credit_limits"]:  # rows added by this save are answered with __unsaved
+            if row["name"] in new_names:  # (customer-credit-limits.json put_first_own_row, insert_child_row_append)
+                row["__unsaved"] = 1
+        return saved
 
     def _validate_limits(self, conn: Connection, customer: str, old_rows: list[dict], new_rows: list[dict]) -> None:
         companies = {c for (c,) in conn.execute(select(t.company.c.name))}
@@ -439,14 +573,19 @@ class ErpNextStandIn:
                                  f"Credit limit has to be atleast {outstanding}", erpnext=True)
 
     def _write_limits(self, conn: Connection, customer: str, old_rows: list[dict], new_rows: list[dict],
-                      email: str, now: datetime) -> tuple[list, list, list]:
-        """Replace the customer's credit_limits with ``new_rows`` (Frappe's child-table semantics)."""
+                      email: str, now: datetime, parent: Any = None) -> tuple[list, list, list]:
+        """Replace the customer's credit_limits with ``new_rows`` (Frappe's child-table semantics).
+        A row without ``creation`` takes its parent's (customer-credit-limits.json
+        put_full_list_add_other_company_row: the new row's creation is the Customer's 2022-11-11 09:00:00);
+        a row rewritten without ``owner`` takes its parent's owner (put_single_row_name_and_limit_only:
+        Administrator), a new one the API user's."""
+        created = parent.creation if parent is not None else None
         ccl = t.customer_credit_limit
         old = {r["name"]: r for r in old_rows}
         kept = {r.get("name") for r in new_rows if r.get("name") in old}
         added, removed, row_changed = [], [], []
-        for name in set(old) - kept:
-            conn.execute(delete(ccl).where(ccl.c.name == name))
+        for name in [r["name"] for r in old_rows if r["name"] not in kept]:  # in the table's order, as the
+            conn.execute(delete(ccl).where(ccl.c.name == name))  # Version shows them (put_single_row_no_name)
             removed.append(["credit_limits", old[name]])
         for idx, row in enumerate(new_rows, start=1):
             # a field not sent is empty: a row rewritten from a partial dict loses its company / flag
@@ -454,14 +593,20 @@ class ErpNextStandIn:
                       "bypass_credit_limit_check": cint(row.get("bypass_credit_limit_check")), "idx": idx}
             if row.get("name") in old:
                 previous = old[row["name"]]
-                diffs = [[f, previous.get(f), values[f]] for f in LIMIT_FIELDS if previous.get(f) != values[f]]
-                conn.execute(update(ccl).where(ccl.c.name == row["name"]).values(**values))
+                # diffs of the values as sent: a flag left out shows as 0 -> null although 0 is stored
+                # (customer-credit-limits.json put_single_row_name_and_limit_only); rows counted from 0
+                diffs = [[f, previous.get(f), row.get(f)] for f in LIMIT_FIELDS if previous.get(f) != row.get(f)]
+                stamps = {"owner": row.get("owner") or (parent.owner if parent is not None else None),
+                          "creation": _when(row.get("creation")) or created}
+                conn.execute(update(ccl).where(ccl.c.name == row["name"]).values(
+                    **values, **{k: v for k, v in stamps.items() if v is not None}))
                 if diffs:
-                    row_changed.append(["credit_limits", idx, row["name"], diffs])
+                    row_changed.append(["credit_limits", idx - 1, row["name"], diffs])
             else:
                 name = secrets.token_hex(5)
-                conn.execute(insert(ccl).values(name=name, creation=now, owner=email, docstatus=0, parent=customer,
-                                                parenttype="Customer", parentfield="credit_limits", **values))
+                conn.execute(insert(ccl).values(name=name, creation=created or now, owner=email, docstatus=0,
+                                                parent=customer, parenttype="Customer", parentfield="credit_limits",
+                                                **values))
                 added.append(["credit_limits", {"name": name, **values}])
         return added, removed, row_changed
 
@@ -495,12 +640,19 @@ class ErpNextStandIn:
 
     def _set_value(self, conn: Connection, body: dict, roles: set[str], email: str) -> dict:
         doctype, name, fieldname = body.get("doctype"), body.get("name"), body.get("fieldname")
-        values = dict(fieldname) if isinstance(fieldname, dict) else {fieldname: body.get("value")}
+        if isinstance(fieldname, str) and fieldname in STANDARD_FIELDS:  # checked first, as frappe.client.set_value
+            raise validation("Cannot edit standard fields")
+        value = body.get("value")
+        if value:
+            values = {fieldname: value}
+        elif isinstance(fieldname, dict):
+            values = dict(fieldname)
+        else:  # a falsy value is "no value": the field is set to "" (customer-freeze.json set_value_unfreeze_value_0)
+            parsed = _json_arg(fieldname, None)
+            values = parsed if isinstance(parsed, dict) else {fieldname: ""}
         if doctype == "Customer":
             self._may_write_customer(roles, email)
             self._exists(conn, "Customer", name)
-            if isinstance(fieldname, str) and fieldname in STANDARD_FIELDS:
-                raise validation("Cannot edit standard fields")
             return self._save_customer(conn, name, values, email)
         if doctype == "Customer Credit Limit":
             ccl = t.customer_credit_limit
@@ -543,8 +695,15 @@ class ErpNextStandIn:
             raise not_found("Customer Credit Limit", name)
         values = {k: v for k, v in body.items() if k in LIMIT_FIELDS}
         conn.execute(update(ccl).where(ccl.c.name == name).values(**values, modified=self._now(), modified_by=email))
-        return {**_row(conn.execute(select(ccl).where(ccl.c.name == name)).first()),
-                "doctype": "Customer Credit Limit"}
+        row = conn.execute(select(ccl).where(ccl.c.name == name)).first()
+        # then the parent is saved unchanged: its modified / modified_by (and its rows') move on, no
+        # validation, no Version (customer-credit-limits.json put_child_resource: the Customer's modified
+        # is later than the row's in the answer)
+        now = self._now()
+        conn.execute(update(t.customer).where(t.customer.c.name == row.parent).values(modified=now, modified_by=email))
+        conn.execute(update(ccl).where(ccl.c.parenttype == "Customer", ccl.c.parent == row.parent)
+                     .values(modified=now, modified_by=email))
+        return {**_row(row), "doctype": "Customer Credit Limit"}
 
     # -- Sales Orders ---------------------------------------------------------------------------
 
@@ -571,14 +730,17 @@ class ErpNextStandIn:
                    else "To Deliver" if billed else "To Deliver and Bill")
         now = self._now()
         conn.execute(update(so).where(so.c.name == name).values(status=new, modified=now, modified_by=email))
-        self._store_comment(conn, "Label", "Sales Order", name, new, email, now)
+        if new != order.status:  # a second hold only bumps modified: no Label (sales-order-status.json
+            # hold_again_when_on_hold; nor did the permission probes' "Draft" on an open order, comments.json)
+            self._store_comment(conn, "Label", "Sales Order", name, new, email, now)
 
     # -- comments -------------------------------------------------------------------------------
 
     def _store_comment(self, conn: Connection, kind: str, doctype: str, name: str, content: str, email: str,
-                       now: datetime, by: str | None = None) -> dict:
+                       now: datetime, by: str | None = None, comment_email: str | None = None) -> dict:
         row = {"name": secrets.token_hex(5), "owner": email, "creation": now, "modified": now, "modified_by": email,
-               "docstatus": 0, "idx": 0, "comment_type": kind, "comment_email": email, "comment_by": by,
+               "docstatus": 0, "idx": 0, "comment_type": kind, "comment_email": comment_email or email,
+               "comment_by": by,
                "published": 0, "seen": 0, "reference_doctype": doctype, "reference_name": name, "content": content}
         conn.execute(insert(t.comment).values(**row))
         return {**{k: shown(v) for k, v in row.items()}, "doctype": "Comment"}
@@ -612,7 +774,10 @@ class ErpNextStandIn:
             self._exists(conn, doctype, name)
         except FrappeError:
             raise validation(f"Could not find Reference Name: {name}", "LinkValidationError") from None
-        return self._store_comment(conn, kind, doctype, name, str(body.get("content") or ""), email, self._now())
+        # comment_email and comment_by as sent; comment_email defaults to the session user
+        # (comments.json resource_comment_system_manager_customer / resource_comment_system_manager)
+        return self._store_comment(conn, kind, doctype, name, str(body.get("content") or ""), email, self._now(),
+                                   body.get("comment_by"), body.get("comment_email"))
 
     def _comments(self, conn: Connection, doctype: str, name: str) -> list[dict]:
         c = t.comment
@@ -630,7 +795,7 @@ class ErpNextStandIn:
         if not isinstance(docs, str):
             raise server_error("TypeError", f"the JSON object must be str, bytes or bytearray, not "
                                             f"{type(docs).__name__ if docs is not None else 'NoneType'}")
-        failed, messages = [], []
+        failed, messages, error_message = [], [], None
         for doc in json.loads(docs):
             values = {k: v for k, v in doc.items() if k not in ("doctype", "docname")}
             try:
@@ -642,12 +807,20 @@ class ErpNextStandIn:
                     self._save_customer(conn, doc["docname"], values, email)
             except FrappeError as exc:
                 body_ = exc.body
-                message = json.loads(json.loads(body_.get("_server_messages", "[]") or "[]")[0])["message"] \
-                    if body_.get("_server_messages") else body_.get("exception", "")
-                line = body_.get("exception") or f"frappe.exceptions.{body_.get('exc_type')}: {message}"
+                shown_ = [json.loads(m) for m in json.loads(body_.get("_server_messages") or "[]")]
+                message = shown_[0]["message"] if shown_ else body_.get("exception", "")
+                if body_.get("exc_type") == "PermissionError":
+                    # raised bare after its message, which is passed on as it was (no indicator), with
+                    # _error_message (batch.json bulk_update_permission_denied_in_body)
+                    line = "frappe.exceptions.PermissionError"
+                    error_message = body_.get("_error_message", error_message)
+                else:
+                    line = body_.get("exception") or f"frappe.exceptions.{body_.get('exc_type')}: {message}"
                 failed.append({"doc": doc, "exc": f"Traceback (most recent call last):\n  [stack frames removed]\n{line}"})
-                messages.append(_message(message))
+                messages.extend(shown_ or [_message(message)])
         answer: dict[str, Any] = {"message": {"failed_docs": failed}}
         if messages:
             answer["_server_messages"] = _messages(*messages)
+        if error_message:
+            answer["_error_message"] = error_message
         return answer
