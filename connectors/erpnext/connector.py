@@ -199,6 +199,6 @@ class ErpNextConnector(SqlConnector):
         return done
 
     def read_provenance(self, companies: Sequence[str]) -> ErpProvenance:
-        """creditctl's earlier changes from tabVersion (see connectors.erpnext.provenance)."""
+        """creditctl's earlier changes from its tabVersion rows and comments (connectors.erpnext.provenance)."""
         with self._connection("read creditctl's change history (tabVersion)") as conn:
             return provenance.read_provenance(conn, companies, self.tool_user, self.chunk_size)
