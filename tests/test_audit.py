@@ -54,9 +54,12 @@ def test_every_change_audited_once_and_releases_only_of_this_tools_blocks(
     connector.close()
     item = items[(items["customer_id"] == kept["customer_id"]) & (items["amount"] > 0)]["item_id"].iloc[0]
     erp = sa.create_engine(f"sqlite:///{demo.erp_path}")
-    with erp.begin() as conn:  # one open invoice in a currency without a rate: quarantined
-        conn.execute(sa.text('update "tabPayment Ledger Entry" set account_currency = \'XXX\' '
-                             'where voucher_no = :v'), {"v": item})
+    invoice = item.split("/")[0]  # an installment's invoice
+    with erp.begin() as conn:  # one open invoice due before its date: quarantined
+        conn.execute(sa.text('update "tabSales Invoice" set due_date = date(posting_date, \'-10 days\') '
+                             'where name = :v'), {"v": invoice})
+        conn.execute(sa.text('update "tabPayment Schedule" set due_date = (select date(posting_date, \'-10 days\') '
+                             'from "tabSales Invoice" where name = :v) where parent = :v'), {"v": invoice})
     erp.dispose()
     second = demo.materialize()
     assert second.success
