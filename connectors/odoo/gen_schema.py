@@ -85,12 +85,12 @@ MODELS = {
          "res.partner.industry", "ir.model.fields", "ir.property", "ir.default", "account.payment.term",
          "account.payment.term.line", "account.account", "account.journal", "account.move",
          "account.move.line", "account.partial.reconcile", "account.payment", "sale.order",
-         "sale.order.line"),
+         "sale.order.line", "ir.module.module"),
     18: ("res.company", "res.currency", "res.currency.rate", "res.country", "res.partner",
          "res.partner.industry", "ir.model.fields", "ir.default", "account.payment.term",
          "account.payment.term.line", "account.account", "account.journal", "account.move",
          "account.move.line", "account.partial.reconcile", "account.payment", "sale.order",
-         "sale.order.line"),
+         "sale.order.line", "ir.module.module"),
 }
 
 #: Odoo's files whose table-creation rules this generator reimplements
@@ -268,6 +268,8 @@ PINNED: dict[int, dict[str, Any]] = {
             "odoo/addons/base/models/ir_attachment.py": "1f26718f74dfc1d67fd003ef34e39730a3a24224",
             "odoo/addons/base/models/ir_default.py": "771b8f8f85de07c646f0529da1060da80522d318",
             "odoo/addons/base/models/ir_model.py": "e12ef594159f360caf011fc651e8906784fbf98f",
+            "odoo/addons/base/models/ir_module.py": "f03aeabacad860ee68a2fa311860119b62f18cb5",
+            "addons/account/models/ir_module.py": "efae5f7d1896d0d560489bb2028ec5b30442c379",
             "odoo/addons/base/models/ir_property.py": "9f547f08e00e42ccbc0f150b4246cf9b339cb9ad",
             "odoo/addons/base/models/ir_sequence.py": "7f61d689057fd10ecd5b623a61fc6fe2028bf6bf",
             "odoo/addons/base/models/ir_ui_view.py": "f4ff6238679027eb0edd108a70916fa420f8a31a",
@@ -427,6 +429,8 @@ PINNED: dict[int, dict[str, Any]] = {
             "odoo/addons/base/models/ir_attachment.py": "a5f7b7291ea8235928fac039e3bc93376a5e71e1",
             "odoo/addons/base/models/ir_default.py": "96c903752d2bda6c80951f8b7fad70d5ebea23f5",
             "odoo/addons/base/models/ir_model.py": "82d0ccc780af4e95941bd7f0844f2cd04c513b23",
+            "odoo/addons/base/models/ir_module.py": "b525b1bfa0ca161bc66d50027e53f2338363342f",
+            "addons/account/models/ir_module.py": "cad67958afb2f01ba977c28bc2235d6ff63dfd3b",
             "odoo/addons/base/models/ir_sequence.py": "3b7b0b205358d4dcfae4bf68db3e15a69d56a884",
             "odoo/addons/base/models/ir_ui_view.py": "6e1e6e609d00f468b41a311f2edebad50fdd2609",
             "odoo/addons/base/models/report_paperformat.py": "aef65a9e852f7f975ff4272779f54d511ec49db9",
