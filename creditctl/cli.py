@@ -327,9 +327,10 @@ def connector_setup(
     kind: Annotated[str, typer.Argument(metavar="KIND", help="The connector to set up: odoo or erpnext.")],
     config: Annotated[Path, typer.Option("--config", metavar="PATH", help="Run config YAML (its erp.url_env names the database).")],
 ) -> None:
-    """One-time ERP set-up a connector needs (Odoo: the custom order-hold fields on sale_order;
-    ERPNext: checks the API user, its roles, the prepayment template, the frozen-entries role and
-    the read user's grants, changing nothing; exit 1 when a check fails)."""
+    """One-time ERP set-up a connector needs (Odoo: adds the custom order-hold fields to sale_order,
+    then checks the addon creditctl_credit_control is installed, the prepayment term and the
+    user's grants; ERPNext: checks the API user, its roles, the prepayment template, the
+    frozen-entries role and the read user's grants, changing nothing; exit 1 when a check fails)."""
     from etl.config import load_config
 
     if kind not in ("odoo", "erpnext"):
@@ -337,30 +338,28 @@ def connector_setup(
     run_config = load_config(config)
     if run_config.erp.kind != kind:
         raise Usage(f"{config}: erp.kind is {run_config.erp.kind}, not {kind}")
-    if kind == "erpnext":
-        _erpnext_setup(run_config)
-        return
-    from connectors.odoo import setup
-
-    added = setup(run_config.erp.url())
-    out.print(f"added {', '.join(added)} to sale_order" if added else "sale_order already has the credit-hold fields")
+    _report_setup(run_config, kind)
 
 
-def _erpnext_setup(run_config) -> None:  # noqa: ANN001 - etl.config.RunConfig, imported lazily
+def _report_setup(run_config, kind: str) -> None:  # noqa: ANN001 - etl.config.RunConfig, imported lazily
+    """The connector's set-up checks, one line each, unwrapped: easy to read, grep and paste into a ticket."""
+    import importlib
+
     from connectors import make_connector
-    from connectors.erpnext.setup import check_setup
 
+    check_setup = importlib.import_module(f"connectors.{kind}.setup").check_setup
     connector = make_connector(run_config.erp)
     try:
         checks = check_setup(connector)
     finally:
         connector.close()
-    for check in checks:  # one line each, unwrapped: easy to read, grep and paste into a ticket
+    for check in checks:
         mark = "ok  " if check.ok else "[red]FAIL[/red]"
         out.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", soft_wrap=True, highlight=False)
     failed = [c.name for c in checks if not c.ok]
     if failed:
-        err.print(f"ERPNext set-up: {len(failed)} check(s) failed: {', '.join(failed)}", highlight=False)
+        title = {"erpnext": "ERPNext", "odoo": "Odoo"}[kind]
+        err.print(f"{title} set-up: {len(failed)} check(s) failed: {', '.join(failed)}", highlight=False)
         raise typer.Exit(1)
 
 

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, select
 
-from connectors.odoo import OdooConnector, setup
+from connectors.odoo import OdooConnector
+from connectors.odoo.connector import setup
 from connectors.odoo.fixture import load_extract
 from connectors.odoo.schema import tables
 from connectors.synthetic import synthetic_extract
@@ -426,15 +427,18 @@ def test_cli_connector_setup_odoo_adds_the_hold_fields_once(pg_url, tmp_path, ca
 
     create_schema(pg_url, 18)
     engine = sa.create_engine(pg_url)
-    with engine.begin() as conn:  # an Odoo without creditctl's custom fields yet
+    with engine.begin() as conn:  # an Odoo without creditctl's custom fields yet (addon and term present)
         conn.execute(sa.text("ALTER TABLE sale_order DROP COLUMN IF EXISTS x_credit_hold, "
                              "DROP COLUMN IF EXISTS x_credit_hold_reason"))
+        conn.execute(sa.text("INSERT INTO ir_module_module (name, state) VALUES ('creditctl_credit_control', "
+                             "'installed')"))
+        conn.execute(sa.text("""INSERT INTO account_payment_term (name) VALUES ('{"en_US": "Prepayment"}')"""))
     config = tmp_path / "creditctl.yaml"
     config.write_text("erp: {kind: odoo, url_env: ODOO_URL, companies: [A]}\nrules: [r.yaml]\n")
     monkeypatch.setenv("ODOO_URL", pg_url)
     first = run_cli(capsys, monkeypatch, "connector", "setup", "odoo", "--config", str(config))
     assert first.code == 0, first.err
-    assert "x_credit_hold" in first.out
+    assert "ok   hold fields: added x_credit_hold, x_credit_hold_reason to sale_order" in first.out
     columns = {c["name"] for c in sa.inspect(engine).get_columns("sale_order")}
     assert {"x_credit_hold", "x_credit_hold_reason"} <= columns
     again = run_cli(capsys, monkeypatch, "connector", "setup", "odoo", "--config", str(config))

@@ -7,9 +7,10 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 
 from connectors.odoo import read, write
-from connectors.odoo.schema import SETUP_DDL, VERSIONS, tables
+from connectors.odoo.schema import ADDON, SETUP_DDL, VERSIONS, OdooTables, tables
 from connectors.sql import SqlConnector
 from etl.ports import ConnectorError, ErpProvenance
 from validation.contracts import empty_frame
@@ -21,7 +22,17 @@ OPTIONS = {
     "version": "Odoo major version, 17 (ir_property) or 18 (jsonb company-dependent fields); default 18",
     "prepayment_term": "name (en_US) of the account.payment.term meaning 'on prepayment' (default Prepayment)",
     "chunk_size": "rows parsed at a time when streaming reads (default 50000)",
+    "require_addon": "refuse apply unless the addon creditctl_credit_control is installed (default true); "
+                     "false accepts that Odoo enforces only the limits and payment terms",
 }
+#: the columns setup adds to sale_order when the addon has not (yet) declared them
+HOLD_FIELDS = ("x_credit_hold", "x_credit_hold_reason")
+#: apply's refusal without the addon: the holds and blocks would be written but not enforced (SPEC §6.3)
+WHY_INERT = ("the holds and blocks would be inert (Odoo's ORM does not know x_credit_hold and sale_warn=block "
+             "acts only in the order form)")
+INERT = ("the Odoo addon creditctl_credit_control is not installed ({state}): " + WHY_INERT + "; install the "
+         "addon (docs/connectors/odoo.md#installing-the-addon) or set erp.options.require_addon: false to accept "
+         "that only limits and payment terms are enforced")
 
 class OdooConnector(SqlConnector):
     """Read the canonical frames from Odoo tables and apply writeback plans.
@@ -41,6 +52,10 @@ class OdooConnector(SqlConnector):
         if self.version not in VERSIONS:
             raise ConnectorError(f"erp.options.version: {self.version} is not supported (use 17 or 18)")
         self.prepayment_term = str(opts.get("prepayment_term") or DEFAULT_PREPAYMENT_TERM)
+        require = opts.get("require_addon", True)
+        if not isinstance(require, bool):  # a typo such as "no" must not switch the safety off
+            raise ConnectorError(f"erp.options.require_addon: {require!r} is not true or false")
+        self.require_addon = require
         self.tables = tables(self.version)
 
     # ------------------------------------------------------------------ reads
@@ -120,24 +135,52 @@ class OdooConnector(SqlConnector):
         if plan.empty:
             return 0
         with self._connection(f"write the plan for {company!r}", begin=True) as conn:
+            if self.require_addon:  # checked in the write transaction, before any statement writes
+                state = addon_state(conn, self.tables)
+                if state != "installed":
+                    raise ConnectorError(f"apply {company!r}: " + INERT.format(state=state or "not in ir_module_module")
+                                         + "; nothing was written")
             return write.apply_plan(conn, self.tables, company, plan, prepayment_term=self.prepayment_term)
+
+
+def addon_state(conn: Connection, t: OdooTables) -> str | None:
+    """``ir_module_module.state`` of creditctl's addon (None: Odoo does not know it). Only
+    'installed' means Odoo enforces the holds: 'to install' / 'to upgrade' wait for a server run."""
+    m = t.ir_module_module
+    return conn.execute(select(m.c.state).where(m.c.name == ADDON)).scalar()
+
+
+def missing_hold_fields(conn: Connection) -> list[str]:
+    """The sale_order hold columns that do not exist (information_schema: any user may read it)."""
+    found = set(conn.execute(text(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'sale_order' AND column_name IN ('x_credit_hold', 'x_credit_hold_reason')")).scalars())
+    return [c for c in HOLD_FIELDS if c not in found]
+
+
+def add_hold_fields(database: OdooConnector) -> list[str]:
+    """Add the missing hold columns to sale_order (as the table's owner); returns those added.
+
+    The DDL runs only when a column is missing: ALTER TABLE needs the owner even with IF NOT
+    EXISTS, and this way a set-up run with the read user's URL checks that user's grants.
+    """
+    with database._connection("add the credit-hold fields to sale_order", begin=True) as conn:
+        missing = missing_hold_fields(conn)
+        if missing:
+            for ddl in SETUP_DDL:
+                conn.execute(text(ddl))
+    return missing
 
 
 def setup(url: str) -> list[str]:
     """Add sale_order.x_credit_hold (boolean, default false) and x_credit_hold_reason (text) if missing.
 
     Idempotent; returns the columns that were added (empty when they already existed). Raises
-    :class:`ConnectorError` naming ``erp.url_env`` when the database cannot be reached.
+    :class:`ConnectorError` naming ``erp.url_env`` when the database cannot be reached. The checks
+    of ``creditctl connector setup odoo`` are in :mod:`connectors.odoo.setup`.
     """
     database = OdooConnector(url)
     try:
-        with database._connection("set up the Odoo database", begin=True) as conn:
-            existing = {c for c in ("x_credit_hold", "x_credit_hold_reason")
-                        if conn.execute(text(
-                            "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
-                            "AND table_name = 'sale_order' AND column_name = :col"), {"col": c}).scalar()}
-            for ddl in SETUP_DDL:
-                conn.execute(text(ddl))
-        return [c for c in ("x_credit_hold", "x_credit_hold_reason") if c not in existing]
+        return add_hold_fields(database)
     finally:
         database.close()

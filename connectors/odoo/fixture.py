@@ -8,6 +8,9 @@ assigned here and the serial sequences moved past them afterwards. What Odoo can
 * a customer's billing currency other than through its invoices (read as the currency of the
   latest invoice, else the company currency);
 * customers on prepayment get the prepayment term (0 days), whatever payment_terms_days said.
+
+The addon ``creditctl_credit_control`` is recorded as installed (``ir_module_module``) unless
+``addon=False``: without it the connector refuses to apply (docs/connectors/odoo.md).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import create_engine, insert, text
 
-from connectors.odoo.schema import SETUP_DDL, create_schema, tables
+from connectors.odoo.schema import ADDON, SETUP_DDL, create_schema, tables
 from etl.extract import Extract
 
 DEFAULT_PREPAYMENT_TERM = "Prepayment"
@@ -36,8 +39,11 @@ def _term_name(days: int) -> str:
 
 
 def load_extract(url: str, extract: Extract, version: int = 18, *, create: bool = True,
-                 prepayment_term: str = DEFAULT_PREPAYMENT_TERM) -> None:
-    """Create the Odoo schema (unless ``create`` is False) and write ``extract`` as Odoo rows."""
+                 prepayment_term: str = DEFAULT_PREPAYMENT_TERM, addon: bool = True) -> None:
+    """Create the Odoo schema (unless ``create`` is False) and write ``extract`` as Odoo rows.
+
+    ``addon``: record creditctl's addon as installed, as on an Odoo where holds are enforced.
+    """
     if create:
         create_schema(url, version)
     t = tables(version)
@@ -47,6 +53,8 @@ def load_extract(url: str, extract: Extract, version: int = 18, *, create: bool 
             for ddl in SETUP_DDL:
                 conn.execute(text(ddl))
             _load(conn, t, extract, version, prepayment_term)
+            if addon:
+                conn.execute(insert(t.ir_module_module).values(name=ADDON, state="installed"))
             for table in t.metadata.sorted_tables:
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                   f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"))

@@ -64,6 +64,7 @@ class OdooTables:
     account_move_line: Table
     account_partial_reconcile: Table
     sale_order: Table
+    ir_module_module: Table
 
 
 def _custom_fields() -> tuple[Column, Column]:
@@ -159,12 +160,20 @@ def tables(version: int, custom_fields: bool = True) -> OdooTables:
         Column("invoice_status", String), Column("locked", Boolean, default=False),
         *(_custom_fields() if custom_fields else ()),
     )
+    # the installed modules: the connector refuses apply unless creditctl's addon is 'installed'.
+    # Columns as the generated schema_v17/v18.json list them (name NOT NULL UNIQUE; state's ORM
+    # default is 'uninstallable'); the other columns are nullable and never read
+    ir_module_module = Table("ir_module_module", md, _id(), Column("name", String, nullable=False, unique=True),
+                             Column("state", String, default="uninstallable"))
     return OdooTables(version, md, res_company, res_currency, res_currency_rate, res_country,
                       res_partner_industry, res_partner, ir_property, ir_model_fields, ir_default,
                       account_payment_term,
                       account_payment_term_line, account_account, account_move, account_move_line,
-                      account_partial_reconcile, sale_order)
+                      account_partial_reconcile, sale_order, ir_module_module)
 
+
+#: the technical name of creditctl's Odoo addon (connectors/odoo/addon/), as ir_module_module.name
+ADDON = "creditctl_credit_control"
 
 #: the custom sale_order fields the connector's setup adds (Odoo studio-style ``x_`` names)
 SETUP_DDL = (
