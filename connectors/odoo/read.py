@@ -27,6 +27,8 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
@@ -98,13 +100,47 @@ def _property(t: OdooTables, field: str, column, *, defaults: bool):
             .order_by(res_id == "", company == 0).limit(1).scalar_subquery())
 
 
+def _ir_default(t: OdooTables, field: str, sqltype):
+    """Odoo 18: the ``ir_default`` of res.partner.<field> for the company (res_company joined),
+    else the company-less one, as ``ir.default._get_model_defaults`` orders them
+    (odoo/addons/base/models/ir_default.py: ``ORDER BY d.user_id, d.company_id, d.id``, user-less
+    rows only: the fallback is read as the superuser with no per-user default). JSON ``false`` /
+    ``null`` is no default. Evaluated per company (an init plan per res_company row)."""
+    d, co = t.ir_default, t.res_company
+    value = case((d.c.json_value.in_(["false", "null"]), null()), else_=cast(d.c.json_value, sqltype))
+    return (select(value)
+            .where(d.c.field_id == field_id(t, field), d.c.user_id.is_(None), d.c.condition.is_(None),
+                   or_(d.c.company_id == co.c.id, d.c.company_id.is_(None)))
+            .order_by(d.c.company_id.is_(None), d.c.id).limit(1).scalar_subquery())
+
+
+def _company_dependent_18(t: OdooTables, col, field: str, sqltype):
+    """Odoo 18: a company-dependent jsonb column read as Odoo's ORM reads it
+    (odoo/models.py ``BaseModel._field_to_sql``, company_dependent branch, with
+    ``Field.get_company_dependent_fallback`` in odoo/fields.py): the company's key when the key
+    exists (``{"1": null}`` is an explicit empty value, not the fallback), else the ir_default."""
+    co = t.res_company
+    key = cast(co.c.id, Text)
+    return case((col.op("->")(key).is_(None), _ir_default(t, field, sqltype)),
+                else_=cast(col.op("->>")(key), sqltype))
+
+
 def credit_limit_expr(t: OdooTables):
-    """The partner-specific credit limit for the company (res_company joined); 0 / none -> NULL."""
-    p, co = t.res_partner, t.res_company
+    """The credit limit in force for the partner in the company (res_company joined); NULL = no limit.
+
+    Odoo stores no partner value equal to the company default, and reads a partner without its
+    own value as the default: 17 ``ir.property._get_multi`` (odoo/addons/base/models/ir_property.py:
+    the partner's row for the company, else its company-less row, else the default row
+    ``res_id IS NULL`` of the company, else the global one); 18 the jsonb key, else ``ir_default``
+    (see :func:`_company_dependent_18`). 0 means no limit, as in Odoo's own check
+    (addons/account/models/account_move.py ``_build_credit_warning_message``:
+    ``if not partner_id.credit_limit or total_credit <= partner_id.credit_limit: return ''``,
+    called by ``_compute_partner_credit_warning`` of account.move and sale.order), so 0 -> NULL.
+    """
     if t.version == 18:
-        value = cast(p.c.credit_limit.op("->>")(cast(co.c.id, Text)), Float)
+        value = _company_dependent_18(t, t.res_partner.c.credit_limit, "credit_limit", Float)
     else:
-        value = _property(t, "credit_limit", t.ir_property.c.value_float, defaults=False)
+        value = _property(t, "credit_limit", t.ir_property.c.value_float, defaults=True)
     return func.nullif(value, 0)
 
 
@@ -112,26 +148,40 @@ def payment_term_expr(t: OdooTables):
     """The partner's account.payment.term id for the company, with Odoo's fallbacks.
 
     17: ir_property rows (see :func:`_property`); 18: the jsonb key of the company, else the
-    ``ir_default`` of the field for the company, else the global one.
+    ``ir_default`` of the field for the company, else the global one (:func:`_company_dependent_18`).
     """
-    p, co = t.res_partner, t.res_company
     if t.version == 18:
-        d = t.ir_default
-        default = (select(cast(func.nullif(d.c.json_value, "false"), Integer))
-                   .where(d.c.field_id == field_id(t, "property_payment_term_id"), d.c.user_id.is_(None),
-                          d.c.condition.is_(None), or_(d.c.company_id == co.c.id, d.c.company_id.is_(None)))
-                   .order_by(d.c.company_id.is_(None), d.c.id).limit(1).scalar_subquery())
-        return func.coalesce(cast(p.c.property_payment_term_id.op("->>")(cast(co.c.id, Text)), Integer), default)
+        return _company_dependent_18(t, t.res_partner.c.property_payment_term_id, "property_payment_term_id",
+                                     Integer)
     ref = t.ir_property.c.value_reference
     return _property(t, "property_payment_term_id",
                      cast(func.nullif(func.split_part(ref, ",", 2), ""), Integer), defaults=True)
 
 
+def _ordering_partners(t: OdooTables):
+    """(commercial partner id, company id) of every confirmed sale order (state 'sale').
+
+    Odoo raises ``customer_rank`` only when it posts a sale document or an entry with a receivable
+    line (addons/account/models/account_move.py ``_post``: ``_increase_rank('customer_rank')``);
+    confirming an order does not. A partner with confirmed orders but no posted invoice is
+    still a customer with exposure (its open orders), so it is read too.
+    """
+    so = t.sale_order
+    contact = t.res_partner.alias("order_contact")
+    return (select(func.coalesce(contact.c.commercial_partner_id, contact.c.id).label("partner_id"),
+                   so.c.company_id)
+            .select_from(so.join(contact, contact.c.id == so.c.partner_id))
+            .where(so.c.state == "sale").distinct().subquery("ordering"))
+
+
 def _partner_company_join(t: OdooTables, companies: Sequence[str]):
-    """(partner x company) rows of customers active in the requested companies."""
+    """(partner x company) rows of customers active in the requested companies: commercial
+    partners with ``customer_rank > 0`` or with a confirmed order in the company."""
     p, co = t.res_partner, t.res_company
-    return (p.join(co, or_(p.c.company_id == co.c.id, p.c.company_id.is_(None))),
-            and_(co.c.name.in_(list(companies)), p.c.customer_rank > 0,
+    ordering = _ordering_partners(t)
+    return (p.join(co, or_(p.c.company_id == co.c.id, p.c.company_id.is_(None)))
+            .outerjoin(ordering, and_(ordering.c.partner_id == p.c.id, ordering.c.company_id == co.c.id)),
+            and_(co.c.name.in_(list(companies)), or_(p.c.customer_rank > 0, ordering.c.partner_id.isnot(None)),
                  or_(p.c.commercial_partner_id.is_(None), p.c.commercial_partner_id == p.c.id)))
 
 
@@ -146,30 +196,101 @@ def companies_stmt(t: OdooTables, companies: Sequence[str]) -> Select:
 
 
 def fx_stmt(t: OdooTables, companies: Sequence[str]) -> Select:
-    """res_currency_rate -> fx_rates.
+    """res_currency_rate -> fx_rates, with Odoo's company preference.
 
     Odoo's ``rate`` is units of the rate's currency per 1 unit of the company currency, so a row
     (currency X, rate r) of a company in currency C is ``1 X = 1/r C``: from_currency X,
-    to_currency C, rate 1/r. Rows without company apply to every company. Several rows for one
-    pair and day (e.g. two companies in the same currency) average.
+    to_currency C, rate 1/r.
+
+    Which row applies follows ``res.currency._get_rates`` (odoo/addons/base/models/res_currency.py,
+    17.0 and 18.0): among the rows of the currency dated on or before the day, with
+    ``company_id`` the company or NULL, ``ORDER BY r.company_id, r.name DESC LIMIT 1`` -- NULLs sort
+    last, so the company's latest row wins over any company-less row, even a later one; a
+    company-less row applies only while the company has no row of its own on or before that day.
+    The frame (latest ``as_of`` on or before the day wins) reproduces that exactly: a company's
+    own rows, plus the company-less rows dated before its first own row of that currency. Rows
+    are never averaged across a company and no company. Limit of the frame (one rate per pair and
+    day, no company): requested companies sharing a currency share the pair, so on a day where
+    one has its own row and another only a company-less one the own row is used, own rows of
+    several companies average, and a company-less row still used by one of them stays in the
+    frame for all.
+    (Odoo looks the rates up for ``company.root_id``; the connector uses each requested company:
+    a branch's root is not read.)
     """
     r, cur, co = t.res_currency_rate, t.res_currency, t.res_company
     ccur = t.res_currency.alias("company_currency")
+    own = t.res_currency_rate.alias("own_rate")
+    has_own_before = (select(own.c.id)
+                      .where(own.c.currency_id == r.c.currency_id, own.c.company_id == co.c.id,
+                             own.c.name <= r.c.name)
+                      .exists())
+    specific = r.c.company_id.isnot(None)
     sub = (select(cur.c.name.label("from_currency"), ccur.c.name.label("to_currency"),
-                  (literal(1.0) / r.c.rate).label("rate"), r.c.name.label("as_of"))
+                  (literal(1.0) / r.c.rate).label("rate"), r.c.name.label("as_of"), specific.label("specific"))
            .select_from(r.join(cur, cur.c.id == r.c.currency_id)
                         .join(co, or_(r.c.company_id == co.c.id, r.c.company_id.is_(None)))
                         .join(ccur, ccur.c.id == co.c.currency_id))
-           .where(co.c.name.in_(list(companies)), r.c.currency_id != co.c.currency_id, r.c.rate > 0)
+           .where(co.c.name.in_(list(companies)), r.c.currency_id != co.c.currency_id, r.c.rate > 0,
+                  or_(specific, ~has_own_before))
            .subquery())
-    return (select(sub.c.from_currency, sub.c.to_currency, _money(func.avg(sub.c.rate)).label("rate"), sub.c.as_of)
+    rate = func.coalesce(func.avg(sub.c.rate).filter(sub.c.specific), func.avg(sub.c.rate))
+    return (select(sub.c.from_currency, sub.c.to_currency, _money(rate).label("rate"), sub.c.as_of)
             .group_by(sub.c.from_currency, sub.c.to_currency, sub.c.as_of))
 
 
 # --------------------------------------------------------------------------- customers
 
 
-def customers_stmt(t: OdooTables, companies: Sequence[str], prepayment_term: str) -> Select:
+#: days from a date to the end of its month, on average: what a term counted from the end of the
+#: month adds to its own days (a single number of days cannot say more; as the ERPNext connector)
+END_OF_MONTH_DAYS = 15
+#: days of a month, for "end of next month"
+MONTH_DAYS = 30
+#: Odoo 18's default of ``account.payment.term.line.days_next_month`` (used when the column is absent)
+DAYS_NEXT_MONTH_DEFAULT = 10
+
+
+def _term_days(t: OdooTables, days_next_month: bool):
+    """Per account.payment.term, the days from the invoice date to the due date of its last line,
+    approximated from each line's rule as ``account.payment.term.line._get_due_date``
+    (addons/account/models/account_payment_term.py) computes due dates:
+
+    * ``days_after`` (17, 18): ``nb_days`` after the invoice date -> nb_days;
+    * ``days_after_end_of_month`` (17, 18): nb_days after the end of the invoice month ->
+      nb_days + 15 (the average distance to the end of the month, END_OF_MONTH_DAYS);
+    * ``days_after_end_of_next_month`` (17, 18): nb_days after the end of the next month ->
+      nb_days + 15 + 30;
+    * ``days_end_of_month_on_the`` (18 only): nb_days after the invoice date, then day
+      ``days_next_month`` of the following month -> nb_days + 15 + that day; Odoo reads a
+      non-numeric value as day 1, and 0 or an empty value as the end of that month
+      (nb_days + 15). Without the column (a schema that lacks it) the field's default, 10.
+
+    The due date of the last portion is the largest of the lines' days. A term without lines is 0.
+    """
+    cols = [sql_column("payment_id"), sql_column("nb_days"), sql_column("delay_type")]
+    if days_next_month:
+        cols.append(sql_column("days_next_month"))
+    line = sql_table(t.account_payment_term_line.name, *cols).alias("term_line")
+    nb = func.coalesce(line.c.nb_days, 0)
+    if days_next_month:
+        raw = func.trim(line.c.days_next_month)
+        day = case((raw.is_(None), 0), (raw == "", 1), (raw.op("~")("^[0-9]+$"), cast(raw, Integer)), else_=1)
+    else:
+        day = literal(DAYS_NEXT_MONTH_DEFAULT)
+    days = case((line.c.delay_type == "days_after_end_of_month", nb + END_OF_MONTH_DAYS),
+                (line.c.delay_type == "days_after_end_of_next_month", nb + END_OF_MONTH_DAYS + MONTH_DAYS),
+                (line.c.delay_type == "days_end_of_month_on_the", nb + END_OF_MONTH_DAYS + day),
+                else_=nb)
+    return select(line.c.payment_id, func.max(days).label("days")).group_by(line.c.payment_id).subquery("term_days")
+
+
+def customers_stmt(t: OdooTables, companies: Sequence[str], prepayment_term: str, *,
+                   days_next_month: bool = False) -> Select:
+    """customers (without on_prepayment's final shape: ``payment_terms`` is the term id as text).
+
+    ``days_next_month``: the database has 18's ``account_payment_term_line.days_next_month``
+    (see :func:`_term_days`).
+    """
     p, co, m = t.res_partner, t.res_company, t.account_move
     joined, where = _partner_company_join(t, companies)
     # billing currency: the currency of the partner's latest posted invoice in the company
@@ -187,9 +308,8 @@ def customers_stmt(t: OdooTables, companies: Sequence[str], prepayment_term: str
                    credit_limit_expr(t).label("credit_limit"), payment_term_expr(t).label("term_id"),
                    (func.coalesce(p.c.sale_warn, "") == "block").label("is_blocked"))
             .select_from(joined).where(where).subquery())
-    term, line = t.account_payment_term, t.account_payment_term_line
-    days = (select(line.c.payment_id, func.max(line.c.nb_days).label("days"))
-            .group_by(line.c.payment_id).subquery())
+    term = t.account_payment_term
+    days = _term_days(t, days_next_month)
     country, industry, cur = t.res_country, t.res_partner_industry, t.res_currency
     return (select(base.c.company, base.c.customer_id, base.c.name, country.c.code.label("country"),
                    cur.c.name.label("currency"), _money(base.c.credit_limit).label("credit_limit"),
@@ -247,18 +367,56 @@ def open_items_stmt(t: OdooTables, companies: Sequence[str]) -> Select:
                    or_(func.abs(aml.c.amount_residual) >= TOLERANCE, func.abs(residual) >= TOLERANCE)))
 
 
-def payments_stmt(t: OdooTables, companies: Sequence[str]) -> Select:
-    """Posted customer invoices whose receivable lines are all reconciled, with at least one partial.
+def payment_link_columns(t: OdooTables) -> tuple[str, ...]:
+    """The account_move columns by which Odoo tells a payment: 17 ``payment_id``, 18
+    ``origin_payment_id`` (the move of an account.payment), and ``statement_line_id`` (a bank
+    statement line), as ``account.move._compute_payment_state`` reads them (``has_payment``,
+    ``has_st_line``)."""
+    return ("origin_payment_id" if t.version == 18 else "payment_id", "statement_line_id")
 
-    paid_date: the latest ``max_date`` of the partials reconciling those lines (an invoice's
-    receivable line is the debit side of its partials).
+
+def payments_stmt(t: OdooTables, companies: Sequence[str], payment_links: Sequence[str] | None = None) -> Select:
+    """Posted customer invoices cleared by payment (SPEC §3: cleared invoices only, ``paid_date``
+    the date of the last payment allocated).
+
+    What clears an invoice in Odoo is the set of ``account_partial_reconcile`` rows on its
+    receivable lines (the invoice's line is their debit side); Odoo classifies the counterpart
+    moves in ``account.move._compute_payment_state`` (addons/account/models/account_move.py,
+    17.0 and 18.0): a counterpart move with a payment (17 ``payment_id``, 18 ``origin_payment_id``)
+    or a bank statement line is a payment; an ``out_refund`` is a credit note or the invoice's
+    reversal (Odoo's ``reversed`` state when nothing else cleared it); any other ``entry`` is a
+    write-off, an exchange difference or a reversal entry. The invoice is history when:
+
+    * all its receivable lines are ``reconciled`` (its outstanding reached 0), and
+    * at least one partial's counterpart is a payment.
+
+    Invoices cleared only by credit notes, reversals or write-offs are not payment history (the
+    customer paid nothing); an invoice paid in part and cleared for the rest by a credit note
+    or a write-off is. ``paid_date``: the latest ``max_date`` of its payment partials (credit
+    notes and write-offs do not move it); ``amount``: ``amount_total``.
+
+    ``payment_links``: the account_move columns that mark payments present in this database
+    (:func:`payment_link_columns`, filtered by what exists). Empty or None, a counterpart of type
+    ``entry`` counts as a payment (a schema without those columns cannot tell a write-off apart).
     """
     aml, m, co, p, cur = t.account_move_line, t.account_move, t.res_company, t.res_partner, t.res_currency
     apr = t.account_partial_reconcile
     contact, on_contact, on_partner = commercial(t, m.c.partner_id)
+    links = list(payment_links or ())
+    counter_line = t.account_move_line.alias("counter_line")
+    counter_move = sql_table(t.account_move.name, sql_column("id"), sql_column("move_type"),
+                             *(sql_column(name) for name in links)).alias("counter_move")
+    if links:
+        is_payment = or_(*(counter_move.c[name].isnot(None) for name in links))
+    else:
+        is_payment = counter_move.c.move_type == "entry"
+    is_payment = and_(apr.c.id.isnot(None), func.coalesce(is_payment, False))
     per_move = (select(aml.c.move_id, func.bool_and(func.coalesce(aml.c.reconciled, False)).label("done"),
-                       func.max(apr.c.max_date).label("paid_date"), func.count(apr.c.id).label("partials"))
-                .select_from(_receivable_lines(t).outerjoin(apr, apr.c.debit_move_id == aml.c.id))
+                       func.max(apr.c.max_date).filter(is_payment).label("paid_date"),
+                       func.count(apr.c.id).filter(is_payment).label("payments"))
+                .select_from(_receivable_lines(t).outerjoin(apr, apr.c.debit_move_id == aml.c.id)
+                             .outerjoin(counter_line, counter_line.c.id == apr.c.credit_move_id)
+                             .outerjoin(counter_move, counter_move.c.id == counter_line.c.move_id))
                 .where(aml.c.parent_state == "posted")
                 .group_by(aml.c.move_id).subquery())
     return (select(co.c.name.label("company"), m.c.name.label("item_id"), customer_key(t).label("customer_id"),
@@ -268,18 +426,24 @@ def payments_stmt(t: OdooTables, companies: Sequence[str]) -> Select:
             .select_from(per_move.join(m, m.c.id == per_move.c.move_id).join(co, co.c.id == m.c.company_id)
                          .join(contact, on_contact).join(p, on_partner).join(cur, cur.c.id == m.c.currency_id))
             .where(co.c.name.in_(list(companies)), m.c.state == "posted",
-                   m.c.move_type.in_(["out_invoice", "out_receipt"]), per_move.c.done, per_move.c.partials > 0,
+                   m.c.move_type.in_(["out_invoice", "out_receipt"]), per_move.c.done, per_move.c.payments > 0,
                    m.c.amount_total > 0))
 
 
 # --------------------------------------------------------------------------- orders
 
 
+def existing_columns(conn: Connection, table: str, columns: Sequence[str]) -> tuple[str, ...]:
+    """Those of ``columns`` that ``table`` has in this database (in the given order)."""
+    found = set(conn.execute(text(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = :table AND column_name = ANY(:cols)"), {"table": table, "cols": list(columns)}).scalars())
+    return tuple(c for c in columns if c in found)
+
+
 def has_custom_fields(conn: Connection) -> bool:
     """Whether setup added sale_order.x_credit_hold in this database."""
-    return bool(conn.execute(text(
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
-        "AND table_name = 'sale_order' AND column_name = :col"), {"col": "x_credit_hold"}).scalar())
+    return bool(existing_columns(conn, "sale_order", ["x_credit_hold"]))
 
 
 def open_orders_stmt(t: OdooTables, companies: Sequence[str], hold_field: bool) -> Select:
@@ -304,8 +468,9 @@ def read_companies(conn, t, companies, chunk_size) -> pd.DataFrame:
 
 def read_customers_raw(conn, t, companies, chunk_size, prepayment_term) -> pd.DataFrame:
     template = empty_frame("customers").assign(payment_terms=pd.Series([], dtype=object))
-    return read_frame(conn, customers_stmt(t, companies, prepayment_term), template, chunk_size,
-                      sort=["company", "customer_id"])
+    days_next_month = bool(existing_columns(conn, t.account_payment_term_line.name, ["days_next_month"]))
+    return read_frame(conn, customers_stmt(t, companies, prepayment_term, days_next_month=days_next_month),
+                      template, chunk_size, sort=["company", "customer_id"])
 
 
 def read_open_items(conn, t, companies, chunk_size) -> pd.DataFrame:
@@ -314,7 +479,8 @@ def read_open_items(conn, t, companies, chunk_size) -> pd.DataFrame:
 
 
 def read_payments(conn, t, companies, chunk_size) -> pd.DataFrame:
-    return read_frame(conn, payments_stmt(t, companies), empty_frame("payments"), chunk_size,
+    links = existing_columns(conn, t.account_move.name, payment_link_columns(t))
+    return read_frame(conn, payments_stmt(t, companies, links), empty_frame("payments"), chunk_size,
                       sort=["company", "item_id"])
 
 
