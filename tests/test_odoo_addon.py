@@ -183,7 +183,7 @@ def test_odoo_fields_the_addon_reads_are_facts() -> None:
               ("stock.picking", "picking_type_code"), ("stock.picking", "state"),
               ("account.move", "move_type"), ("account.move", "invoice_line_ids"),
               ("account.move.line", "sale_line_ids"), ("sale.order.line", "order_id"),
-              ("sale.order", "partner_id")}
+              ("sale.order", "partner_id"), ("account.move", "partner_id")}
     for model, name in needed:
         assert name in used, f"{name} no longer used: update this list"
         assert set(_fact(model, name)["sources"]) == set(VERSIONS), (model, name)
@@ -247,6 +247,13 @@ def test_each_refusal_is_a_user_error_naming_the_reason() -> None:
 
 def test_confirmation_refuses_both_held_orders_and_blocked_partners() -> None:
     fn = next(f for m, f in _overrides() if (m, f.name) == ("sale.order", "action_confirm"))
+    named = [{n.attr for n in ast.walk(r.exc) if isinstance(n, ast.Attribute)} for r in _raises(fn)]
+    assert any("x_credit_hold_reason" in n for n in named)
+    assert any("sale_warn_msg" in n for n in named)
+
+
+def test_posting_refuses_invoices_of_held_orders_and_of_blocked_partners() -> None:
+    fn = next(f for m, f in _overrides() if (m, f.name) == ("account.move", "_post"))
     named = [{n.attr for n in ast.walk(r.exc) if isinstance(n, ast.Attribute)} for r in _raises(fn)]
     assert any("x_credit_hold_reason" in n for n in named)
     assert any("sale_warn_msg" in n for n in named)

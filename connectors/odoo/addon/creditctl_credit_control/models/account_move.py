@@ -1,4 +1,4 @@
-"""account.move: refuse to post a customer invoice of an order on credit hold."""
+"""account.move: refuse to post a customer invoice of a blocked customer or of an order on credit hold."""
 
 from odoo import _, models
 from odoo.exceptions import UserError
@@ -13,6 +13,15 @@ class AccountMove(models.Model):
         # _post is what action_post, the auto-post cron and the sale flows all go through;
         # credit notes stay possible: they lower the exposure
         for move in self.filtered(lambda m: m.move_type == "out_invoice"):
+            partner = move.sudo().partner_id
+            for candidate in (partner, partner.commercial_partner_id):
+                if candidate.sale_warn == "block":  # SPEC: a blocked customer's new invoice is refused
+                    raise UserError(_(
+                        "Invoice %(invoice)s cannot be posted: customer %(partner)s is blocked: %(reason)s",
+                        invoice=move.name or move.display_name,
+                        partner=candidate.display_name,
+                        reason=candidate.sale_warn_msg or NO_REASON,
+                    ))
             orders = move.sudo().invoice_line_ids.sale_line_ids.order_id
             order = orders.filtered("x_credit_hold")[:1]
             if order:
