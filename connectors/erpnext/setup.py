@@ -18,13 +18,12 @@ Nothing is changed in ERPNext: each check says what is wrong and what to do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import func, select
 
 from connectors.erpnext import schema as t
 from connectors.erpnext.api import ApiError
 from connectors.erpnext.connector import ErpNextConnector
+from connectors.setup_checks import Check, rows_or_none, unreadable
 from etl.ports import ConnectorError
 
 #: roles that may write Customers, and roles that may submit (hold / release) Sales Orders
@@ -35,22 +34,6 @@ READ_TABLES = (t.company, t.currency_exchange, t.customer, t.customer_group, t.c
                t.payment_terms_template, t.payment_terms_template_detail, t.sales_invoice, t.sales_invoice_item,
                t.payment_schedule, t.payment_ledger_entry, t.dunning, t.overdue_payment, t.sales_order,
                t.delivery_note, t.delivery_note_item, t.version, t.comment, t.has_role, t.singles)
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-
-def _read(connector: ErpNextConnector, what: str, stmt) -> list | None:  # noqa: ANN001 - a Select
-    """The rows, or None when the read user may not read them (the "read user" check says which)."""
-    try:
-        with connector._connection(what) as conn:
-            return conn.execute(stmt).all()
-    except ConnectorError:
-        return None
 
 
 def check_setup(connector: ErpNextConnector) -> list[Check]:
@@ -72,7 +55,7 @@ def check_setup(connector: ErpNextConnector) -> list[Check]:
             api.close()
 
     if user is not None:
-        roles = {r for (r,) in _read(connector, "read tabHas Role", select(t.has_role.c.role).where(
+        roles = {r for (r,) in rows_or_none(connector, "read tabHas Role", select(t.has_role.c.role).where(
             t.has_role.c.parenttype == "User", t.has_role.c.parent == user)) or []}
         missing = [what for what, allowed in (("write on Customer", CUSTOMER_WRITE),
                                               ("submit on Sales Order", ORDER_SUBMIT)) if not roles & set(allowed)]
@@ -87,14 +70,14 @@ def check_setup(connector: ErpNextConnector) -> list[Check]:
                             "is recognised as creditctl's")))
 
     template = connector.prepayment_terms
-    found = _read(connector, "read tabPayment Terms Template", select(t.payment_terms_template.c.name).where(
+    found = rows_or_none(connector, "read tabPayment Terms Template", select(t.payment_terms_template.c.name).where(
         t.payment_terms_template.c.name == template))
     checks.append(Check("prepayment template", bool(found), f"Payment Terms Template {template!r} " + (
         "exists" if found else "does not exist: create it in ERPNext (one term, 100 %, 0 credit days) or set "
                                "erp.options.prepayment_terms to the template that means prepayment")))
 
     s = t.singles
-    rows = _read(connector, "read Accounts Settings (tabSingles)", select(s.c.value).where(
+    rows = rows_or_none(connector, "read Accounts Settings (tabSingles)", select(s.c.value).where(
         s.c.doctype == "Accounts Settings", s.c.field == "frozen_accounts_modifier"))
     role = next((v for (v,) in rows or [] if v), None)
     if role is None:
@@ -103,7 +86,7 @@ def check_setup(connector: ErpNextConnector) -> list[Check]:
                             "a blocked (frozen) customer's payments are refused too; set it to a role of the "
                             "accounts team"))
     else:
-        counted = _read(connector, "read tabHas Role", select(func.count()).select_from(t.has_role).where(
+        counted = rows_or_none(connector, "read tabHas Role", select(func.count()).select_from(t.has_role).where(
             t.has_role.c.parenttype == "User", t.has_role.c.role == role))
         holders = counted[0][0] if counted else 0
         checks.append(Check("frozen entries role", holders > 0,
@@ -111,8 +94,7 @@ def check_setup(connector: ErpNextConnector) -> list[Check]:
                             else f"no user has the role {role!r} that Accounts Settings allows to edit frozen "
                                  "entries: give it to the accounts team, or a block stops payments too"))
 
-    unreadable = [table.name for table in READ_TABLES if _read(
-        connector, f"read {table.name}", select(func.count()).select_from(select(table).limit(1).subquery())) is None]
-    checks.append(Check("read user", not unreadable, "reads every table the connector reads" if not unreadable
-                        else f"cannot read {', '.join(unreadable)}: grant SELECT on them (docs/connectors.md)"))
+    missing = unreadable(connector, READ_TABLES)
+    checks.append(Check("read user", not missing, "reads every table the connector reads" if not missing
+                        else f"cannot read {', '.join(missing)}: grant SELECT on them (docs/connectors.md)"))
     return checks

@@ -15,34 +15,16 @@ Nothing but the two columns is changed: each failed check says what to do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Table, literal, select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import make_url
 
 from connectors.odoo import read
 from connectors.odoo.connector import WHY_INERT, OdooConnector, add_hold_fields
 from connectors.odoo.schema import ADDON, tables
+from connectors.setup_checks import Check, rows_or_none, unreadable
 from etl.ports import ConnectorError
 
 INSTALL = "docs/connectors/odoo.md#installing-the-addon"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-
-def _read(connector: OdooConnector, what: str, stmt: Any) -> list | None:
-    """The rows, or None when the user may not read them (the "read user" check says which)."""
-    try:
-        with connector._connection(what) as conn:
-            return conn.execute(stmt).all()
-    except ConnectorError:
-        return None
 
 
 def _hold_fields(connector: OdooConnector) -> tuple[Check, bool]:
@@ -60,7 +42,7 @@ def _hold_fields(connector: OdooConnector) -> tuple[Check, bool]:
 
 
 def _addon(connector: OdooConnector) -> Check:
-    rows = _read(connector, "read ir_module_module", select(connector.tables.ir_module_module.c.state).where(
+    rows = rows_or_none(connector, "read ir_module_module", select(connector.tables.ir_module_module.c.state).where(
         connector.tables.ir_module_module.c.name == ADDON))
     if rows is None:
         return Check("addon", False, f"cannot read ir_module_module to see whether {ADDON} is installed: grant "
@@ -88,7 +70,7 @@ def _prepayment_term(connector: OdooConnector) -> Check:
     term = connector.tables.account_payment_term
     name = connector.prepayment_term
     # the connector matches the term by name->>'en_US', active or not (connectors.odoo.write._term_id)
-    rows = _read(connector, "read account_payment_term", select(term.c.id, term.c.active).where(
+    rows = rows_or_none(connector, "read account_payment_term", select(term.c.id, term.c.active).where(
         term.c.name.op("->>")(read.LANG) == name).order_by(term.c.active.desc(), term.c.id).limit(1))
     if rows is None:
         return Check("prepayment term", False, "cannot read account_payment_term: grant SELECT on it "
@@ -110,12 +92,10 @@ def _readable(connector: OdooConnector, has_hold_fields: bool) -> Check:
     # (docs/connectors.md grants ir_default for 18 only)
     skip = {"ir_default"} if connector.version == 17 else set()
     read_tables: list[Table] = [v for v in vars(t).values() if isinstance(v, Table) and v.name not in skip]
-    unreadable = [table.name for table in read_tables if _read(
-        connector, f"read {table.name}", select(literal(1)).select_from(
-            select(*table.c).limit(1).subquery())) is None]
+    missing = unreadable(connector, read_tables)
     user = make_url(connector._url).username or "the configured user"
-    if unreadable:
-        return Check("read user", False, f"{user} cannot read {', '.join(unreadable)}: grant SELECT on them "
+    if missing:
+        return Check("read user", False, f"{user} cannot read {', '.join(missing)}: grant SELECT on them "
                                          "(docs/connectors.md, odoo)")
     return Check("read user", True, f"{user} reads every table the connector reads ({len(read_tables)})")
 
