@@ -63,7 +63,15 @@ class ErpNextConnector(SqlConnector):
         self.api_options = {k: opts[k] for k in OPTIONS if k.startswith("api_") and opts.get(k) not in (None, "")}
         for key, default in (("api_key_env", "ERPNEXT_API_KEY"), ("api_secret_env", "ERPNEXT_API_SECRET")):
             self.api_options.setdefault(key, default)
-        self._api_settings()  # bad numbers fail when the config is loaded, not at apply time
+        # parsed once, so bad numbers fail when the config is loaded, not at apply time
+        try:
+            self.api_timeout = float(self.api_options.get("api_timeout", 30))
+            self.api_attempts = int(self.api_options.get("api_attempts", 3))
+            self.api_concurrency = int(self.api_options.get("api_concurrency", 4))
+        except (TypeError, ValueError):
+            raise ConnectorError("erp.options.api_timeout / api_attempts / api_concurrency: not a number") from None
+        if self.api_timeout <= 0 or self.api_attempts < 1 or not 1 <= self.api_concurrency <= 32:
+            raise ConnectorError("erp.options: api_timeout must be > 0, api_attempts >= 1, api_concurrency 1-32")
 
     # ------------------------------------------------------------------ reads
 
@@ -136,19 +144,11 @@ class ErpNextConnector(SqlConnector):
     def _api_settings(self) -> ApiSettings | None:
         """The API settings, or None without ``api_url``; credentials are read when writing."""
         o = self.api_options
-        try:
-            timeout = float(o.get("api_timeout", 30))
-            attempts = int(o.get("api_attempts", 3))
-            concurrency = int(o.get("api_concurrency", 4))
-        except (TypeError, ValueError):
-            raise ConnectorError("erp.options.api_timeout / api_attempts / api_concurrency: not a number") from None
-        if timeout <= 0 or attempts < 1 or not 1 <= concurrency <= 32:
-            raise ConnectorError("erp.options: api_timeout must be > 0, api_attempts >= 1, api_concurrency 1-32")
-        self.api_concurrency = concurrency
         if not o.get("api_url"):
             return None
         return ApiSettings(url=str(o["api_url"]), key=os.environ.get(o["api_key_env"], ""),
-                           secret=os.environ.get(o["api_secret_env"], ""), timeout_s=timeout, attempts=attempts)
+                           secret=os.environ.get(o["api_secret_env"], ""), timeout_s=self.api_timeout,
+                           attempts=self.api_attempts)
 
     def api(self) -> ErpNextApi:
         """A client of the site's REST API as the API user (one-line ConnectorError when unset)."""
