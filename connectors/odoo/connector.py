@@ -152,9 +152,7 @@ def addon_state(conn: Connection, t: OdooTables) -> str | None:
 
 def missing_hold_fields(conn: Connection) -> list[str]:
     """The sale_order hold columns that do not exist (information_schema: any user may read it)."""
-    found = set(conn.execute(text(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-        "AND table_name = 'sale_order' AND column_name IN ('x_credit_hold', 'x_credit_hold_reason')")).scalars())
+    found = read.existing_columns(conn, "sale_order", HOLD_FIELDS)
     return [c for c in HOLD_FIELDS if c not in found]
 
 
