@@ -35,7 +35,8 @@ checked against the pinned blobs of those files:
   of successive definitions of one field are merged (Odoo's ``_setup_attrs``), restarting when
   the field class changes.
 * Stored fields only: a field with ``compute`` or ``related`` is not stored unless
-  ``store=True``; ``One2many`` / ``Many2many`` have no column (relation tables are not generated);
+  ``store=True``; ``One2many`` / ``Many2many`` have no column in the model's table (a Many2many
+  has a relation table, below);
   ``Binary`` / ``Image`` are attachments (no column) unless ``attachment=False``;
   ``company_dependent``: 17 no column (values in ``ir_property``), 18 a ``jsonb`` column with a
   ``btree_not_null`` index by default.
@@ -57,9 +58,32 @@ checked against the pinned blobs of those files:
   ``'trigram'`` a GIN ``gin_trgm_ops`` index (only with pg_trgm; on the jsonb values when
   translated); no index on other translated fields. ``_sql_constraints`` (merged over parents and
   extensions) as ``<table>_<name>`` table constraints.
+* Many2many relation tables (``class Many2many`` in ``odoo/fields.py``, the same in 17.0 and
+  18.0), for the stored Many2many fields of the generated models whose comodel is a generated
+  model too. ``setup_nonrelated``: ``relation`` defaults to ``<t1>_<t2>_rel`` from the two
+  model tables sorted (refused for a model with itself), ``column1`` to ``<model table>_id``,
+  ``column2`` to ``<comodel table>_id``; ``ondelete`` (default ``cascade``) may only be ``cascade``
+  or ``restrict``. ``update_db`` creates ``CREATE TABLE rel (column1 INTEGER NOT NULL, column2
+  INTEGER NOT NULL, PRIMARY KEY(column1, column2))`` (PostgreSQL names the key ``<rel>_pkey``),
+  ``COMMENT ON TABLE rel IS 'RELATION BETWEEN <model table> AND <comodel table>'`` and an unnamed
+  ``CREATE INDEX ON rel (column2, column1)`` (PostgreSQL names it ``<rel>_<column2>_<column1>_idx``,
+  cut to 63 characters by its ``makeObjectName`` rule). ``update_db_foreign_keys``: ``column1``
+  references the model's table ``ON DELETE CASCADE`` (added only if not already expected,
+  ``force=False``), ``column2`` the comodel's ``ON DELETE <ondelete>`` (forced). The relation
+  table has no other column (no ``id``, no magic columns). Two fields naming the same table (the
+  two sides of one relation, e.g. ``sale.order.line.invoice_lines`` / ``account.move.line.
+  sale_line_ids``) give one table, created by the field loaded first (module order, then the
+  import order of the module's ``models/__init__.py``): its columns in its order, its index;
+  each column's foreign key is the ``ondelete`` of the field whose ``column2`` it is. In the
+  output such a table has ``"model": null``, ``"relation"`` (the creating field), ``"inverse"``
+  (the other fields), ``"comment"``, ``"primary_key"`` (name, columns) and both columns with
+  ``"primary_key": true``.
 
 Not reflected: indexes created by raw SQL in a model's ``init()``, auto-install modules, the
-many2many relation tables, columns that ``_inherits`` delegation implies on the parent table.
+relation tables of Many2many fields whose comodel is not generated, columns that ``_inherits``
+delegation implies on the parent table. The creating field of a shared relation table is found
+from module and file import order only (a file importing another module file earlier, or a
+field that reaches a model through a mixin, could change it in Odoo).
 """
 
 from __future__ import annotations
@@ -85,12 +109,12 @@ MODELS = {
          "res.partner.industry", "ir.model.fields", "ir.property", "ir.default", "account.payment.term",
          "account.payment.term.line", "account.account", "account.journal", "account.move",
          "account.move.line", "account.partial.reconcile", "account.payment", "sale.order",
-         "sale.order.line", "ir.module.module"),
+         "sale.order.line", "ir.module.module", "product.product", "product.template", "uom.uom"),
     18: ("res.company", "res.currency", "res.currency.rate", "res.country", "res.partner",
          "res.partner.industry", "ir.model.fields", "ir.default", "account.payment.term",
          "account.payment.term.line", "account.account", "account.journal", "account.move",
          "account.move.line", "account.partial.reconcile", "account.payment", "sale.order",
-         "sale.order.line", "ir.module.module"),
+         "sale.order.line", "ir.module.module", "product.product", "product.template", "uom.uom"),
 }
 
 #: Odoo's files whose table-creation rules this generator reimplements
@@ -220,9 +244,11 @@ PINNED: dict[int, dict[str, Any]] = {
             "addons/product/__manifest__.py": "145110b9608d44e583fed9f86ae563304206c15a",
             "addons/product/models/ir_attachment.py": "e9a915d0ae23cc1a28a6795b0627e8f64d528bdc",
             "addons/product/models/product_catalog_mixin.py": "7735fa12f0c57777aa698ea7e86b0942d9cc1e95",
+            "addons/product/models/product_category.py": "a0dd145b0c7e0ea8e70d31f421cd1181596c0d7a",
             "addons/product/models/product_packaging.py": "f17738b38df9b886fb150bcc5e3291fd0053196e",
             "addons/product/models/product_pricelist.py": "1a99c2872c0c63d0fb4bc9733c737fe809bd76ff",
             "addons/product/models/product_product.py": "f7677b140e87b8e93e7dbb60361709445485a66f",
+            "addons/product/models/product_template.py": "07705daf99f916ba4126bb17427a8760305e4e50",
             "addons/product/models/res_company.py": "8061d3c2ff5a7a163f875dc93201468a8947a89c",
             "addons/product/models/res_currency.py": "584ad931b32c78bb1655a7fcfd5b89f2d7e84cab",
             "addons/product/models/res_partner.py": "c525b3b9e0da49edef65ec4f8b504514211a5419",
@@ -232,11 +258,13 @@ PINNED: dict[int, dict[str, Any]] = {
             "addons/resource/models/res_users.py": "ef4f885919e56161ce218abccbf95e3f69972b0b",
             "addons/resource/models/resource_calendar.py": "2c694633400e132e052bd97858106beecc6d69f9",
             "addons/sale/__manifest__.py": "5958231a843d358ef198321d0e70b9ca5a172e9a",
+            "addons/sale/models/__init__.py": "f5523d79892dcab81eb4e041e54b48edde4ba4c2",
             "addons/sale/models/account_move.py": "c9dbc2e461161523e7e6601a399d2a4604b1d165",
             "addons/sale/models/account_move_line.py": "b4fc1161f9d6ff2fb34ddb4e37cab513f117fce1",
             "addons/sale/models/crm_team.py": "aad2569f47af161b2eab1831ccf991abc5adf968",
             "addons/sale/models/payment_transaction.py": "9c6ea869eaa487b6640c1534601c31b4a0287d37",
             "addons/sale/models/product_product.py": "afcb9a57a14229777ab692d07231b00d5d884a79",
+            "addons/sale/models/product_template.py": "36777e44fd8c3d07f763a87ed10077aff97ec72c",
             "addons/sale/models/res_company.py": "bc653f43a60a2b9c8014720a02271cb24f41593a",
             "addons/sale/models/res_partner.py": "dcd9bedf03c1137aaf13001dbfdbce20bf9a8689",
             "addons/sale/models/sale_order.py": "d4832aca3db1943793d4061a0e98bb4d6003cfac",
@@ -292,6 +320,7 @@ PINNED: dict[int, dict[str, Any]] = {
         "commit": "1e963891a9a2f74fd846fbd1bf9416828912b270",
         "files": {
             "addons/account/__manifest__.py": "87b25469709ffbafb91d75a56d5c307c617cc4b5",
+            "addons/account/models/__init__.py": "7f25cc3139b901f0814279e7fcf85234e2ab968b",
             "addons/account/models/account_account.py": "62211d44c498295a7879bfb69cd2c77ae72922e0",
             "addons/account/models/account_bank_statement.py": "cf1be9911322e1847c61bae6fd8b0a2580bcb158",
             "addons/account/models/account_bank_statement_line.py": "dacb8e2afb203c536a48d742a59e905a8607dad8",
@@ -378,10 +407,12 @@ PINNED: dict[int, dict[str, Any]] = {
             "addons/product/__manifest__.py": "5386d53b01252fe6924116ea68b18e2a59c5aa01",
             "addons/product/models/ir_attachment.py": "430849e0b115a3687967a14ef6ed6b65b645ac46",
             "addons/product/models/product_catalog_mixin.py": "11ff92fc4a8ef01efb023f873802a8ee10151ac5",
+            "addons/product/models/product_category.py": "efc05d8e45111cb84d9b01e9bc0da83c3f99c370",
             "addons/product/models/product_combo_item.py": "3830c725556aa412d2bcf4608182386f474b64de",
             "addons/product/models/product_packaging.py": "ccae2a568331c2b1c97326e7c84731e8d7ebfda6",
             "addons/product/models/product_pricelist.py": "665d9a63b817835a49f285ba0e966810128e7887",
             "addons/product/models/product_product.py": "21946ddac2301dc00b58aa44c27255988a44dde4",
+            "addons/product/models/product_template.py": "db479d726549ed30c7f4c53d78a8954dc0f48f4c",
             "addons/product/models/res_company.py": "6c44743132ac27e5a82fee0ea9867455a8d209c4",
             "addons/product/models/res_currency.py": "f2f2ca9d40e6b0fdc33fd8077321e09b0efa8091",
             "addons/product/models/res_partner.py": "b8a3d5e243431a01a3168daed93dcf5f3c156dcd",
@@ -391,11 +422,14 @@ PINNED: dict[int, dict[str, Any]] = {
             "addons/resource/models/res_users.py": "858ed1fc5d80eec7442170ee6fec9bd68c0faa08",
             "addons/resource/models/resource_calendar.py": "8110975e2ae92053e2567980191022f0e46f1e45",
             "addons/sale/__manifest__.py": "489d75e14b2d8a78a4bcb1968a97024e597e11e9",
+            "addons/sale/models/__init__.py": "02522b57ba895e85d5b0e897acfe5619b1755f20",
             "addons/sale/models/account_move.py": "9be3bd0515b33ac84b2db4802ca24dfde2a0b5ca",
             "addons/sale/models/account_move_line.py": "51bd3a024a8d43c128dc9eb0d413c60bb5637ffc",
             "addons/sale/models/crm_team.py": "23f5392b7c3864169f5a0c0cc34b99d7db7c162a",
             "addons/sale/models/payment_transaction.py": "61bbd460c04d61331ca5c9126b83a1c6f4956cab",
+            "addons/sale/models/product_category.py": "1fa32f9239a8fd901b2241167a629dc791f2e048",
             "addons/sale/models/product_product.py": "4a057a7483e6da59f5327668e60515e983ee6105",
+            "addons/sale/models/product_template.py": "ac2041a3334a8fde2f038a08c3c71a6441ea1480",
             "addons/sale/models/res_company.py": "78fa797164b997d56ab541da4d2f93968033765d",
             "addons/sale/models/res_partner.py": "ffdca65e2a7b985bdbac6753a85f4bb0f08a0cee",
             "addons/sale/models/sale_order.py": "db256d3b94794ece6e5e7a86cd2222c802d01ec9",
@@ -563,6 +597,23 @@ def check_rules(src: Source) -> None:
                        "company_dependent / translate jsonb (18)"))
         expect.append((fields_py, "attrs['index'] = attrs.get('index', 'btree_not_null')",
                        "company_dependent index (18)"))
+    for needle, what in (
+        ("self.relation = '%s_%s_rel' % tuple(tables)", "Many2many default relation table"),
+        ("self.column1 = '%s_id' % model._table", "Many2many default column1"),
+        ("self.column2 = '%s_id' % comodel._table", "Many2many default column2"),
+        ("ondelete = 'cascade'", "Many2many ondelete default"),
+        ("Only 'restrict' and 'cascade' make sense.", "Many2many ondelete values"),
+        ("%(id1)s INTEGER NOT NULL", "Many2many column1 NOT NULL"),
+        ("%(id2)s INTEGER NOT NULL", "Many2many column2 NOT NULL"),
+        ("PRIMARY KEY(%(id1)s, %(id2)s)", "Many2many primary key"),
+        ("CREATE INDEX ON %(rel)s (%(id2)s, %(id1)s)", "Many2many index"),
+        ('comment=f"RELATION BETWEEN {model._table} AND {comodel._table}"', "Many2many table comment"),
+        ("self.relation, self.column1, model._table, 'id', 'cascade',\n                model, self._module, force=False",
+         "Many2many column1 foreign key"),
+        ("self.relation, self.column2, comodel._table, 'id', self.ondelete,", "Many2many column2 foreign key"),
+    ):
+        expect.append((fields_py, needle, what))
+    expect.append((registry_py, "self._foreign_keys.setdefault(key, val)", "foreign keys added without force"))
     for text, needle, what in expect:
         if needle not in text:
             raise GenerationError(f"Odoo {src.version}'s sources no longer show the rule for {what} "
@@ -920,6 +971,159 @@ def table_of(reg: Registry, model: str) -> dict[str, Any]:
     }
 
 
+def pg_object_name(name1: str, name2: str | None, label: str) -> str:
+    """The name PostgreSQL chooses for an unnamed index or constraint (``makeObjectName``: the longer
+    of ``name1`` / ``name2`` is cut until ``name1_name2_label`` fits in 63 characters)."""
+    n1, n2 = len(name1), len(name2 or "")
+    available = 63 - (len(label) + 1) - (1 if name2 else 0)
+    while n1 + n2 > available:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+    return "_".join([name1[:n1], *([name2[:n2]] if name2 else []), label])
+
+
+def pg_index_name(table: str, columns: list[str]) -> str:
+    """``CREATE INDEX ON table (columns)``: PostgreSQL names it ``<table>_<col>_<col>_idx``
+    (``ChooseIndexName``; the column part stops growing past 63 characters)."""
+    addition = ""
+    for name in columns:
+        addition = f"{addition}_{name}" if addition else name
+        if len(addition) >= 64:
+            break
+    return pg_object_name(table, addition[:63], "idx")
+
+
+@dataclass
+class Relation:
+    """One stored Many2many field whose relation table is generated."""
+    model: str
+    field: str
+    comodel: str
+    table: str
+    column1: str
+    column2: str
+    ondelete: str
+    origin: FieldDef
+    modules: list[str]
+    comment: str
+
+
+def many2many_fields(reg: Registry, model: str, generated: set[str]) -> list[Relation]:
+    """``model``'s stored Many2many fields whose comodel is a generated model, with the relation
+    table and columns ``Many2many.setup_nonrelated`` gives them."""
+    r = reg.resolve(model)
+    found = []
+    for name, chain in r.chains.items():
+        cls, kw, origin = merged(chain)
+        if cls != "Many2many":
+            continue
+        store = kw.get("store", True)
+        if kw.get("compute") or kw.get("related"):
+            store = kw.get("store", False)
+        if store == NOT_LITERAL:
+            raise GenerationError(f"{model}.{name}: store={NOT_LITERAL}")
+        if not store:
+            continue
+        comodel = kw.get("comodel_name")
+        if comodel is None and isinstance(kw.get("related"), str):
+            comodel = related_comodel(reg, model, kw["related"])
+        if not isinstance(comodel, str):
+            raise GenerationError(f"{model}.{name}: comodel not a literal")
+        if comodel not in generated:
+            continue
+        target = reg.resolve(comodel).table
+        relation, column1, column2 = (kw.get(k) for k in ("relation", "column1", "column2"))
+        if NOT_LITERAL in (relation, column1, column2):
+            raise GenerationError(f"{model}.{name}: relation / column1 / column2 not literals")
+        if not relation:
+            tables = sorted([r.table, target])
+            if tables[0] == tables[1]:
+                raise GenerationError(f"{model}.{name}: implicit relation table of a model with itself")
+            relation = f"{tables[0]}_{tables[1]}_rel"
+        if len(relation) > 63:
+            raise GenerationError(f"{model}.{name}: relation table name {relation!r} too long (check_pg_name)")
+        ondelete = kw.get("ondelete") or "cascade"
+        if ondelete not in ("cascade", "restrict"):
+            raise GenerationError(f"{model}.{name}: Many2many ondelete {ondelete!r} (only cascade / restrict)")
+        found.append(Relation(model, name, comodel, relation, column1 or f"{r.table}_id",
+                              column2 or f"{target}_id", ondelete, origin, sorted({d.module for d in chain}),
+                              f"RELATION BETWEEN {r.table} AND {target}"))
+    return found
+
+
+def import_rank(src: Source, module: str) -> dict[str, int]:
+    """The order in which ``<module>/models/__init__.py`` imports its files (Odoo registers a
+    module's model classes in that order)."""
+    path = f"{module_dir(module)}/models/__init__.py"
+    if path not in src.files:
+        return {}
+    ranks: dict[str, int] = {}
+    for node in ast.parse(src.read(path, f"module {module}: order of its model files")).body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and not node.module:
+            for alias in node.names:
+                ranks.setdefault(f"{module_dir(module)}/models/{alias.name}.py", len(ranks))
+    return ranks
+
+
+def load_order(src: Source, modules: list[str], definition: FieldDef) -> tuple[int, int, str, int]:
+    """Where a field definition comes in Odoo's loading: its module, then its file's import rank."""
+    ranks = import_rank(src, definition.module)
+    return modules.index(definition.module), ranks.get(definition.path, len(ranks)), definition.path, definition.line
+
+
+def relation_tables(reg: Registry, models: tuple[str, ...], modules: list[str]) -> dict[str, dict[str, Any]]:
+    """The relation tables of the generated models' Many2many fields, as Odoo's ``update_db`` /
+    ``update_db_foreign_keys`` create them. Fields sharing a table (the two sides of a relation)
+    give one table: the first field to load creates it (its columns, in its order, and its index);
+    each column's foreign key is the ``ondelete`` of the field whose ``column2`` it is (added with
+    force), else ``cascade`` (a ``column1``, added only if not set)."""
+    by_table: dict[str, list[Relation]] = {}
+    for model in models:
+        for rel in many2many_fields(reg, model, set(models)):
+            by_table.setdefault(rel.table, []).append(rel)
+    tables = {}
+    for table, rels in sorted(by_table.items()):
+        if len(rels) > 1:
+            rels.sort(key=lambda rel: load_order(reg.src, modules, rel.origin))
+        first = rels[0]
+        pair = {first.column1, first.column2}
+        for rel in rels[1:]:
+            if {rel.column1, rel.column2} != pair or len(pair) != 2:
+                raise GenerationError(f"relation table {table}: {first.model}.{first.field} and "
+                                      f"{rel.model}.{rel.field} use other columns")
+        refs = {}
+        for column in (first.column1, first.column2):
+            as_column2 = [rel for rel in rels if rel.column2 == column]
+            as_column1 = [rel for rel in rels if rel.column1 == column]
+            rel = as_column2[-1] if as_column2 else as_column1[0]
+            model = rel.comodel if as_column2 else rel.model
+            refs[column] = {"model": model, "table": reg.resolve(model).table, "column": "id",
+                            "ondelete": rel.ondelete if as_column2 else "cascade"}
+        o = first.origin
+        where = {"model": o.model or first.model, "module": o.module, "path": o.path, "modules": first.modules}
+        tables[table] = {
+            "model": None,
+            "module": o.module,
+            "relation": {"model": first.model, "field": first.field, "comodel": first.comodel},
+            "inverse": [{"model": r.model, "field": r.field, "comodel": r.comodel} for r in rels[1:]],
+            "comment": first.comment,
+            "primary_key": {"name": pg_object_name(table, None, "pkey"), "columns": [first.column1, first.column2]},
+            "source": o.path,
+            "extended_in": [],
+            "columns": [{"name": column, "type": "int4", "nullable": False, "primary_key": True,
+                         "field_type": "Many2many", "references": refs[column], "origin": where}
+                        for column in (first.column1, first.column2)],
+            "indexes": [{"name": pg_index_name(table, [first.column2, first.column1]), "method": "btree",
+                         "expressions": [f'"{first.column2}"', f'"{first.column1}"'], "where": "",
+                         "name_chosen_by": "postgresql"}],
+            "constraints": [],
+            "fields_without_column": {},
+        }
+    return tables
+
+
 # --------------------------------------------------------------------------- the document
 
 
@@ -936,6 +1140,12 @@ def generate(root: Path, version: int, commit: str | None = None, repository: st
     for model in MODELS[version]:
         spec = table_of(reg, model)
         tables[reg.resolve(model).table] = spec
+    relations = relation_tables(reg, MODELS[version], modules)
+    for name, spec in relations.items():
+        if name in tables:
+            raise GenerationError(f"relation table {name} of {spec['relation']['model']}.{spec['relation']['field']} "
+                                  "is also a model's table")
+    tables.update(relations)
     # record every class file that contributed to these tables (directly or through mixins)
     for path in sorted({p for p, _ in reg.used}):
         models = sorted({m for p, m in reg.used if p == path})
@@ -1039,79 +1249,23 @@ def sources_md(docs: list[dict[str, Any]]) -> str:
             lines.append(f"| `{s['path']}` | `{s['blob']}` | {s['read_for']} |")
         lines += ["", "Tables (columns / indexes / constraints):", ""]
         for name, spec in doc["tables"].items():
+            if spec["model"] is None:
+                rel = spec["relation"]
+                what = " = ".join([f"{rel['model']}.{rel['field']}",
+                                   *(f"{i['model']}.{i['field']}" for i in spec["inverse"])])
+                lines.append(f"- `{name}` (Many2many {what}): {len(spec['columns'])} / {len(spec['indexes'])} / "
+                             f"{len(spec['constraints'])}, field defined in `{spec['source']}`")
+                continue
             lines.append(f"- `{name}` ({spec['model']}): {len(spec['columns'])} / {len(spec['indexes'])} / "
                          f"{len(spec['constraints'])}, defined in `{spec['source']}`")
         lines.append("")
     lines += [
-        "Not reflected: indexes created by raw SQL in a model's `init()`, auto-install modules, many2many",
-        "relation tables, and columns a database keeps from older versions (an upgraded database may",
-        "still have them).",
+        "Not reflected: indexes created by raw SQL in a model's `init()`, auto-install modules, the",
+        "many2many relation tables of fields whose comodel is not generated, and columns a database keeps",
+        "from older versions (an upgraded database may still have them).",
         "",
     ]
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- a PostgreSQL builder
-
-
-def metadata(doc: dict[str, Any], trigram: bool = False, constraints: bool = True):
-    """SQLAlchemy tables of a generated document (foreign keys only between generated tables)."""
-    from sqlalchemy import (
-        BigInteger,
-        Boolean,
-        Column,
-        Date,
-        DateTime,
-        Float,
-        ForeignKey,
-        Integer,
-        LargeBinary,
-        MetaData,
-        Numeric,
-        String,
-        Table,
-        Text,
-        event,  # noqa: I001
-        text,
-    )
-    from sqlalchemy import Index as SAIndex
-    from sqlalchemy.dialects.postgresql import JSONB
-    from sqlalchemy.schema import DDL
-
-    types = {"bool": Boolean, "int4": Integer, "int8": BigInteger, "numeric": Numeric, "float8": Float,
-             "date": Date, "timestamp": DateTime, "jsonb": JSONB, "text": Text, "bytea": LargeBinary}
-    md = MetaData()
-    tables = doc["tables"]
-    for name, spec in tables.items():
-        cols = []
-        for c in spec["columns"]:
-            if c["type"] == "serial":
-                cols.append(Column("id", Integer, primary_key=True, autoincrement=True))
-                continue
-            m = re.fullmatch(r"varchar(?:\((\d+)\))?", c["type"])
-            coltype = String(int(m.group(1))) if m and m.group(1) else String() if m else types[c["type"]]()
-            args = []
-            ref = c.get("references")
-            if ref and ref["table"] in tables:
-                args.append(ForeignKey(f"{ref['table']}.id", ondelete=ref["ondelete"].upper(), use_alter=True))
-            cols.append(Column(c["name"], coltype, *args, nullable=c["nullable"]))
-        table = Table(name, md, *cols)
-        for ix in spec["indexes"]:
-            if ix.get("requires") == "pg_trgm" and not trigram:
-                continue
-            SAIndex(ix["name"], *[text(e) for e in ix["expressions"]], _table=table,
-                    postgresql_using=ix["method"],
-                    **({"postgresql_where": text(ix["where"])} if ix["where"] else {}))
-        if constraints:
-            for cons in (c for c in spec["constraints"] if c["definition"]):
-                event.listen(table, "after_create",
-                             DDL(f'ALTER TABLE "{name}" ADD CONSTRAINT "{cons["name"]}" '
-                                 + cons["definition"].replace("%", "%%")))
-    return md
-
-
-def load(version: int) -> dict[str, Any]:
-    return json.loads((HERE / f"schema_v{version}.json").read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- command line
