@@ -306,7 +306,7 @@ def fill(url: str, customers: int, lines: int) -> dict[str, float]:
     """Create the Odoo 18 tables in the (empty) database at ``url`` and fill them; seconds per step."""
     import psycopg
 
-    from connectors.odoo.schema import SETUP_DDL, create_schema, tables
+    from connectors.odoo.tables import SETUP_DDL, create_schema, tables
 
     create_schema(url, 18)
     n = counts(lines)
@@ -388,7 +388,7 @@ def _status_mb(field: str) -> float:
 def _statement(conn, entity: str):
     """The connector's statement for ``entity`` (all companies), as its read_* builds it."""
     from connectors.odoo import read
-    from connectors.odoo.schema import tables
+    from connectors.odoo.tables import tables
 
     t = tables(18)
     if entity == "open_items":

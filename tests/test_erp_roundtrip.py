@@ -193,7 +193,7 @@ def _odoo_load(version: int) -> Callable[[str, Extract], None]:
 
 def _odoo_tables(version: int) -> Callable[[], list[Table]]:
     def tables() -> list[Table]:
-        from connectors.odoo.schema import tables as odoo_tables
+        from connectors.odoo.tables import tables as odoo_tables
 
         return list(odoo_tables(version).metadata.sorted_tables)
 

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, select
 from connectors.odoo import OdooConnector
 from connectors.odoo.connector import setup
 from connectors.odoo.fixture import load_extract
-from connectors.odoo.schema import tables
+from connectors.odoo.tables import tables
 from connectors.synthetic import synthetic_extract
 from etl.extract import Extract
 from etl.pipeline import evaluate
@@ -256,7 +256,7 @@ def test_missing_prepayment_term_fails(pg_url: str, extract: Extract, version: i
 
 
 def test_setup_is_idempotent(pg_url: str) -> None:
-    from connectors.odoo.schema import create_schema
+    from connectors.odoo.tables import create_schema
 
     create_schema(pg_url, 18)
     assert setup(pg_url) == ["x_credit_hold", "x_credit_hold_reason"]
@@ -267,7 +267,7 @@ def test_setup_is_idempotent(pg_url: str) -> None:
 
 
 def test_orders_read_without_setup(pg_url: str) -> None:
-    from connectors.odoo.schema import create_schema
+    from connectors.odoo.tables import create_schema
 
     create_schema(pg_url, 17)
     con = OdooConnector(pg_url, {"version": 17})
@@ -343,7 +343,8 @@ def test_contacts_roll_up_to_the_commercial_partner(pg_url: str, extract: Extrac
                              .order_by(t.sale_order.c.id).limit(1)).one()
         contact = conn.execute(insert(t.res_partner).values(
             name="Jane Buyer", ref="CONTACT-1", parent_id=order.partner_id, commercial_partner_id=order.partner_id,
-            customer_rank=3, sale_warn="no-message").returning(t.res_partner.c.id)).scalar()
+            customer_rank=3, sale_warn="no-message", **({"autopost_bills": "ask"} if version == 18 else {}))
+            .returning(t.res_partner.c.id)).scalar()
         conn.execute(update(t.sale_order).where(t.sale_order.c.id == order.id).values(partner_id=contact))
         line = conn.execute(select(aml.c.id, aml.c.move_id)
                             .where(aml.c.reconciled.is_(False), aml.c.partner_id == order.partner_id)
@@ -422,7 +423,7 @@ def test_odoo18_payment_term_falls_back_to_ir_default(pg_url: str, extract: Extr
 def test_cli_connector_setup_odoo_adds_the_hold_fields_once(pg_url, tmp_path, capsys, monkeypatch) -> None:
     import sqlalchemy as sa
 
-    from connectors.odoo.schema import create_schema
+    from connectors.odoo.tables import create_schema
     from tests.cli_helpers import run_cli
 
     create_schema(pg_url, 18)
@@ -432,7 +433,7 @@ def test_cli_connector_setup_odoo_adds_the_hold_fields_once(pg_url, tmp_path, ca
                              "DROP COLUMN IF EXISTS x_credit_hold_reason"))
         conn.execute(sa.text("INSERT INTO ir_module_module (name, state) VALUES ('creditctl_credit_control', "
                              "'installed')"))
-        conn.execute(sa.text("""INSERT INTO account_payment_term (name) VALUES ('{"en_US": "Prepayment"}')"""))
+        conn.execute(sa.text("""INSERT INTO account_payment_term (name, sequence) VALUES ('{"en_US": "Prepayment"}', 10)"""))
     config = tmp_path / "creditctl.yaml"
     config.write_text("erp: {kind: odoo, url_env: ODOO_URL, companies: [A]}\nrules: [r.yaml]\n")
     monkeypatch.setenv("ODOO_URL", pg_url)

@@ -1,7 +1,7 @@
 """The Odoo connector reads as Odoo computes (issue 14, "Reads as Odoo computes them").
 
 Each test builds a small ledger by direct SQL inserts into the Odoo 17 / 18 tables
-(``connectors.odoo.schema.create_schema``) and compares the connector's frame with the exact
+(``connectors.odoo.tables.create_schema``, the generated tables) and compares the connector's frame with the exact
 frame Odoo's own code implies (the Odoo function is named in each test):
 
 * credit limit: the company default when the partner has no value of its own; 0 = no limit;
@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import create_engine, insert, text
 
 from connectors.odoo import OdooConnector
-from connectors.odoo.schema import create_schema, tables
+from connectors.odoo.fixture import with_placeholders
+from connectors.odoo.tables import create_schema, tables
 from validation.contracts import empty_frame
 
 VERSIONS = [17, 18]
@@ -46,9 +47,18 @@ class Ledger:
         self.rows("res_currency", [{"id": 1, "name": "EUR"}, {"id": 2, "name": "USD"}, {"id": 3, "name": "GBP"}])
         self.rows("res_company", [{"id": 1, "name": EUR_CO, "currency_id": 1},
                                   {"id": 2, "name": USD_CO, "currency_id": 2}])
-        self.rows("account_account", [{"id": c, "name": {"en_US": "Receivable"}, "code": "121000",
-                                       "account_type": "asset_receivable", "company_id": c, "reconcile": True}
-                                      for c in (1, 2)])
+        for c in (1, 2):  # 18: the code is company-dependent and the companies a many2many
+            account = {"id": c, "name": {"en_US": "Receivable"}, "account_type": "asset_receivable", "reconcile": True}
+            if version == 18:
+                self.rows("account_account", [{**account, "code_store": {str(c): "121000"}}])
+                self.rows("account_account_res_company_rel", [{"account_account_id": c, "res_company_id": c}])
+            else:
+                self.rows("account_account", [{**account, "code": "121000", "company_id": c}])
+        # what order lines need: a unit and a product invoiced on ordered quantities
+        self.rows("uom_uom", [{"id": 1, "name": {"en_US": "Units"}, "factor": 1, "rounding": 0.01,
+                               "uom_type": "reference"}])
+        self.rows("product_template", [{"id": 1, "name": {"en_US": "Goods"}, "invoice_policy": "order"}])
+        self.rows("product_product", [{"id": 1, "product_tmpl_id": 1}])
         self.rows("ir_model_fields", [{"id": F_LIMIT, "model": "res.partner", "name": "credit_limit", "ttype": "float"},
                                       {"id": F_TERM, "model": "res.partner", "name": "property_payment_term_id",
                                        "ttype": "many2one"}])
@@ -64,7 +74,17 @@ class Ledger:
         for row in data:
             self.ids[table] = max(self.ids.get(table, 0), row.get("id", 0))
         with self.engine.begin() as conn:
-            conn.execute(insert(self.t.metadata.tables[table]), data)
+            conn.execute(insert(self.t.metadata.tables[table]), with_placeholders(self.version, table, data))
+
+    def order(self, oid: int, name: str, pid: int, company: int, state: str, amount: float) -> None:
+        """A sale order with one line of ``amount``, nothing invoiced (17 also stores the amount)."""
+        self.rows("sale_order", [{"id": oid, "name": name, "partner_id": pid, "company_id": company, "state": state,
+                                  "date_order": datetime(2026, 11, 1), "currency_id": company, "amount_total": amount,
+                                  "invoice_status": "to invoice",
+                                  **({"amount_to_invoice": amount} if self.version == 17 else {})}])
+        self.rows("sale_order_line", [{"id": oid, "order_id": oid, "name": "Goods", "product_id": 1,
+                                       "product_uom": 1, "product_uom_qty": 1, "price_unit": amount,
+                                       "price_total": amount, "customer_lead": 0, "state": state}])
 
     def sql(self, statement: str) -> None:
         with self.engine.begin() as conn:
@@ -245,8 +265,6 @@ def test_payment_term_falls_back_like_the_limit(ledger: Ledger) -> None:
 def test_end_of_month_terms(ledger: Ledger) -> None:
     """``account.payment.term.line._get_due_date`` per ``delay_type``, approximated in days from the
     invoice date (end of month = +15 on average, as the ERPNext connector); the last line wins."""
-    if ledger.version == 18:  # 18's column, absent from the hand-written test table
-        ledger.sql("ALTER TABLE account_payment_term_line ADD COLUMN days_next_month varchar")
     ledger.term(1, "Net 30", [{"nb_days": 30}])
     ledger.term(2, "EOM + 10", [{"nb_days": 10, "delay_type": "days_after_end_of_month"}])
     ledger.term(3, "End of next month", [{"nb_days": 0, "delay_type": "days_after_end_of_next_month"}])
@@ -272,6 +290,7 @@ def test_end_of_month_terms(ledger: Ledger) -> None:
 
 def test_odoo18_days_end_of_month_on_the_without_the_column_uses_the_default(pg_url: str) -> None:
     ledger = Ledger(pg_url, 18)
+    ledger.sql("ALTER TABLE account_payment_term_line DROP COLUMN days_next_month")  # a schema without it
     ledger.term(1, "On the 10th", [{"nb_days": 5, "delay_type": "days_end_of_month_on_the"}])
     ledger.partner(1, "C1", terms={1: 1})
     con = ledger.connector()
@@ -326,10 +345,8 @@ def test_customers_with_orders_but_no_posted_invoice_are_read(ledger: Ledger) ->
     ledger.partner(5, "C5-contact", rank=0, parent=4)    # ... placed through a contact of C4
     ledger.partner(6, "C6", rank=0)                      # nothing
     orders = [("S1", 2, 1, "sale"), ("S2", 3, 1, "draft"), ("S3", 5, 2, "sale")]
-    ledger.rows("sale_order", [{"id": i, "name": n, "partner_id": pid, "company_id": co, "state": state,
-                                "date_order": datetime(2026, 11, 1), "currency_id": co, "amount_total": 50,
-                                "amount_to_invoice": 50, "invoice_status": "to invoice"}
-                               for i, (n, pid, co, state) in enumerate(orders, 1)])
+    for i, (n, pid, co, state) in enumerate(orders, 1):
+        ledger.order(i, n, pid, co, state, 50)
     con = ledger.connector()
     _check(con.read_customers([EUR_CO, USD_CO]), _frame("customers", [
         _customer("C1", limit=100.0), _customer("C2", limit=200.0),
@@ -346,8 +363,8 @@ def _history_ledger(ledger: Ledger, links: bool) -> None:
     generated schema that mark payments (17 ``payment_id``, 18 ``origin_payment_id``,
     ``statement_line_id``) exist and are set, as in a real Odoo database."""
     pay_col = "origin_payment_id" if ledger.version == 18 else "payment_id"
-    if links:
-        ledger.sql(f"ALTER TABLE account_move ADD COLUMN {pay_col} int4, ADD COLUMN statement_line_id int4")
+    if not links:  # a schema without them (the generated one has them)
+        ledger.sql(f"ALTER TABLE account_move DROP COLUMN {pay_col}, DROP COLUMN statement_line_id")
     ledger.partner(1, "C1")
     d = date
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from connectors.odoo import OdooConnector
 from connectors.odoo.fixture import load_extract
-from connectors.odoo.schema import ADDON
+from connectors.odoo.tables import ADDON
 from connectors.synthetic import synthetic_extract
 from etl.extract import Extract
 from etl.plan import PLAN_COLUMNS

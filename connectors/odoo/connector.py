@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from connectors.odoo import read, write
-from connectors.odoo.schema import ADDON, SETUP_DDL, VERSIONS, OdooTables, tables
+from connectors.odoo.tables import ADDON, SETUP_DDL, VERSIONS, OdooTables, tables
 from connectors.sql import SqlConnector
 from etl.ports import ConnectorError, ErpProvenance
 from validation.contracts import empty_frame

@@ -11,6 +11,14 @@ assigned here and the serial sequences moved past them afterwards. What Odoo can
 
 The addon ``creditctl_credit_control`` is recorded as installed (``ir_module_module``) unless
 ``addon=False``: without it the connector refuses to apply (docs/connectors/odoo.md).
+
+The tables are the generated ones (connectors/odoo/tables.py), with Odoo's indexes and
+``_sql_constraints``. Rows carry what Odoo would store for the figures read: a sales journal and a
+bank journal per company, an ``account.payment`` behind each payment entry (17 ``payment_id``,
+18 ``origin_payment_id``), one order line per order (product "Goods", invoiced on ordered
+quantities, unit "Units", nothing invoiced yet; 17 also stores ``amount_to_invoice``), and 18's
+receivable account shared through ``account_account_res_company_rel`` with its code in
+``code_store``. Other NOT NULL columns get a placeholder of their type (:func:`with_placeholders`).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import create_engine, insert, text
 
-from connectors.odoo.schema import ADDON, SETUP_DDL, create_schema, tables
+from connectors.odoo.tables import ADDON, SETUP_DDL, create_schema, load, tables
 from etl.extract import Extract
 
 DEFAULT_PREPAYMENT_TERM = "Prepayment"
@@ -56,6 +64,8 @@ def load_extract(url: str, extract: Extract, version: int = 18, *, create: bool 
             if addon:
                 conn.execute(insert(t.ir_module_module).values(name=ADDON, state="installed"))
             for table in t.metadata.sorted_tables:
+                if "id" not in table.c:  # many2many relation tables have no serial
+                    continue
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                   f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"))
         with engine.begin() as conn:  # planner statistics, as a live Odoo database has them
@@ -64,19 +74,59 @@ def load_extract(url: str, extract: Extract, version: int = 18, *, create: bool 
         engine.dispose()
 
 
+#: a placeholder per column type for NOT NULL columns nothing reads (the ORM would fill them)
+_PLACEHOLDER = {"bool": False, "int4": 1, "int8": 1, "numeric": 0, "float8": 0.0, "date": datetime(2000, 1, 1).date(),
+                "timestamp": datetime(2000, 1, 1), "jsonb": {"en_US": "-"}, "text": "-"}
+
+
+def with_placeholders(version: int, table: str, rows: list[dict]) -> list[dict]:
+    """``rows`` with every NOT NULL column they lack set to a placeholder of its type."""
+    required = [c for c in load(version)["tables"][table]["columns"] if not c["nullable"] and c["type"] != "serial"]
+    out = []
+    for row in rows:
+        filled = dict(row)
+        for c in required:
+            if filled.get(c["name"]) is None:
+                filled[c["name"]] = _PLACEHOLDER.get(c["type"], "-")
+        out.append(filled)
+    return out
+
+
 def _load(conn, t, ex: Extract, version: int, prepayment_term: str) -> None:  # noqa: C901 - a fixture
     rows: dict[str, list[dict]] = {name: [] for name in t.metadata.tables}
     codes = sorted(set(ex.companies["currency"]) | set(ex.customers["currency"]) | set(ex.open_items["currency"])
                    | set(ex.open_orders["currency"]) | set(ex.payments["currency"])
                    | set(ex.fx_rates["from_currency"]) | set(ex.fx_rates["to_currency"]))
     currency = {code: i for i, code in enumerate(codes, 1)}
-    rows["res_currency"] = [{"id": i, "name": c, "active": True} for c, i in currency.items()]
-    company = {}
+    rows["res_currency"] = [{"id": i, "name": c, "symbol": c, "active": True, "rounding": 0.01}
+                            for c, i in currency.items()]
+    n_customers = len(ex.customers)
+    company, receivable, sales_journal, bank_journal = {}, {}, {}, {}
     for i, r in enumerate(ex.companies.itertuples(index=False), 1):
         company[r.company] = i
-        rows["res_company"].append({"id": i, "name": r.company, "currency_id": currency[r.currency]})
-        rows["account_account"].append({"id": i, "name": {"en_US": "Account Receivable"}, "code": "121000",
-                                        "account_type": "asset_receivable", "company_id": i, "reconcile": True})
+        partner_id = n_customers + i  # the company's own partner, after the customers
+        rows["res_partner"].append({"id": partner_id, "name": r.company, "type": "contact", "is_company": True,
+                                    "commercial_partner_id": partner_id, "active": True, "customer_rank": 0})
+        rows["res_company"].append({"id": i, "name": r.company, "currency_id": currency[r.currency],
+                                    "partner_id": partner_id, "account_use_credit_limit": True,
+                                    "layout_background": "Blank", "fiscalyear_last_day": 31,
+                                    "fiscalyear_last_month": "12", "account_opening_date": datetime(2020, 1, 1).date(),
+                                    **({"account_price_include": "tax_excluded"} if version == 18 else {})})
+        account = {"id": i, "name": {"en_US": "Account Receivable"}, "account_type": "asset_receivable",
+                   "reconcile": True}
+        if version == 18:  # 18: code company-dependent, companies a many2many
+            account["code_store"] = {str(i): "121000"}
+            rows["account_account_res_company_rel"].append({"account_account_id": i, "res_company_id": i})
+        else:
+            account.update(code="121000", company_id=i)
+        rows["account_account"].append(account)
+        receivable[r.company] = i
+        for code, kind, store in (("INV", "sale", sales_journal), ("BNK1", "bank", bank_journal)):
+            journal_id = len(rows["account_journal"]) + 1
+            store[r.company] = journal_id
+            rows["account_journal"].append({"id": journal_id, "name": {"en_US": code}, "code": code, "type": kind,
+                                            "invoice_reference_type": "invoice", "invoice_reference_model": "odoo",
+                                            "company_id": i, "active": True})
     company_currency = dict(zip(ex.companies["company"], ex.companies["currency"], strict=True))
     countries = sorted(set(ex.customers["country"].dropna()))
     country = {c: i for i, c in enumerate(countries, 1)}
@@ -90,12 +140,15 @@ def _load(conn, t, ex: Extract, version: int, prepayment_term: str) -> None:  # 
         term[_term_name(days)] = (len(term) + 1, days)
     term.setdefault(prepayment_term, (len(term) + 1, 0))
     for name, (i, days) in term.items():
-        rows["account_payment_term"].append({"id": i, "name": {"en_US": name}, "active": True})
+        rows["account_payment_term"].append({"id": i, "name": {"en_US": name}, "active": True, "sequence": 10})
         rows["account_payment_term_line"].append({"id": i, "payment_id": i, "value": "percent",
-                                                  "value_amount": 100, "nb_days": days})
-    rows["ir_model_fields"] = [{"id": 1, "model": "res.partner", "name": "credit_limit", "ttype": "float"},
-                               {"id": 2, "model": "res.partner", "name": "property_payment_term_id",
-                                "ttype": "many2one"}]
+                                                  "value_amount": 100, "nb_days": days,
+                                                  "delay_type": "days_after"})
+    rows["ir_model_fields"] = [
+        {"id": 1, "model": "res.partner", "name": "credit_limit", "ttype": "float", "model_id": 1,
+         "field_description": {"en_US": "Credit Limit"}, "state": "base"},
+        {"id": 2, "model": "res.partner", "name": "property_payment_term_id", "ttype": "many2one", "model_id": 1,
+         "field_description": {"en_US": "Customer Payment Terms"}, "state": "base"}]
     partner: dict[tuple[str, str], int] = {}
     for i, r in enumerate(ex.customers.itertuples(index=False), 1):
         co = company[r.company]
@@ -103,7 +156,7 @@ def _load(conn, t, ex: Extract, version: int, prepayment_term: str) -> None:  # 
         term_id = term[prepayment_term][0] if r.on_prepayment else term[_term_name(int(r.payment_terms_days))][0]
         limit = None if pd.isna(r.credit_limit) else float(r.credit_limit)
         row = {"id": i, "name": r.name, "ref": r.customer_id, "company_id": co, "customer_rank": 1,
-               "commercial_partner_id": i,
+               "commercial_partner_id": i, "type": "contact", "is_company": True,
                "country_id": country.get(r.country), "industry_id": industry.get(r.segment),
                "create_date": pd.Timestamp(r.customer_since).to_pydatetime(), "active": True,
                "sale_warn": "block" if r.is_blocked else "no-message",
@@ -111,6 +164,7 @@ def _load(conn, t, ex: Extract, version: int, prepayment_term: str) -> None:  # 
         if version == 18:
             row["credit_limit"] = {str(co): limit} if limit is not None else None
             row["property_payment_term_id"] = {str(co): term_id}
+            row["autopost_bills"] = "ask"
         else:
             res_id = f"res.partner,{i}"
             if limit is not None:
@@ -138,8 +192,9 @@ def _load(conn, t, ex: Extract, version: int, prepayment_term: str) -> None:  # 
     def add_line(move_id, co_name, pid, cur, amount, residual, due, date, reconciled):
         line_id = len(lines) + 1
         bal = balance(amount, cur, co_name)
-        lines.append({"id": line_id, "move_id": move_id, "move_name": moves[move_id - 1]["name"], "account_id":
-                      company[co_name], "partner_id": pid, "company_id": company[co_name], "date": date,
+        lines.append({"id": line_id, "move_id": move_id, "move_name": moves[move_id - 1]["name"],
+                      "journal_id": moves[move_id - 1]["journal_id"], "account_id": receivable[co_name],
+                      "partner_id": pid, "company_id": company[co_name], "date": date,
                       "date_maturity": due, "currency_id": currency[cur],
                       "company_currency_id": currency[company_currency[co_name]], "amount_currency": amount,
                       "amount_residual_currency": residual, "balance": bal, "debit": max(bal, 0.0),
@@ -147,9 +202,10 @@ def _load(conn, t, ex: Extract, version: int, prepayment_term: str) -> None:  # 
                       "reconciled": reconciled, "parent_state": "posted", "display_type": "payment_term"})
         return line_id
 
-    def add_move(name, move_type, co_name, pid, cur, date, invoice_date, due, total, residual):
+    def add_move(name, move_type, co_name, pid, cur, date, invoice_date, due, total, residual, journal=None):
         move_id = len(moves) + 1
         moves.append({"id": move_id, "name": name, "move_type": move_type, "state": "posted", "date": date,
+                      "journal_id": (journal or sales_journal)[co_name], "auto_post": "no",
                       "invoice_date": invoice_date, "invoice_date_due": due, "partner_id": pid,
                       "commercial_partner_id": pid, "company_id": company[co_name], "currency_id": currency[cur],
                       "amount_total": total, "amount_residual": residual, "amount_total_signed": total,
@@ -186,26 +242,55 @@ def _load(conn, t, ex: Extract, version: int, prepayment_term: str) -> None:  # 
                 near = present[min(later)] if later else present[max(present)]
                 add_line(move_id, co_name, pid, cur, float(near.amount), 0.0, _date(near.due_date), doc, True)
 
+    payment_link = "origin_payment_id" if version == 18 else "payment_id"
     for r in ex.payments.itertuples(index=False):
         pid = partner[(r.company, r.customer_id)]
         doc, due, paid, amount = _date(r.doc_date), _date(r.due_date), _date(r.paid_date), float(r.amount)
         inv = add_move(r.item_id, "out_invoice", r.company, pid, r.currency, doc, doc, due, amount, 0.0)
         debit = add_line(inv, r.company, pid, r.currency, amount, 0.0, due, doc, True)
-        pay = add_move(f"PBNK/{r.item_id}", "entry", r.company, pid, r.currency, paid, None, paid, amount, 0.0)
+        pay = add_move(f"PBNK/{r.item_id}", "entry", r.company, pid, r.currency, paid, None, paid, amount, 0.0,
+                       journal=bank_journal)
+        payment_id = len(rows["account_payment"]) + 1
+        moves[pay - 1][payment_link] = payment_id
+        rows["account_payment"].append({
+            "id": payment_id, "move_id": pay, "amount": amount, "payment_type": "inbound", "partner_type": "customer",
+            "partner_id": pid, "currency_id": currency[r.currency], "is_reconciled": True,
+            **({"date": paid, "journal_id": bank_journal[r.company], "company_id": company[r.company],
+                "state": "paid", "name": f"PBNK/{r.item_id}"} if version == 18 else {})})
         credit = add_line(pay, r.company, pid, r.currency, -amount, 0.0, paid, paid, True)
         bal = balance(amount, r.currency, r.company)
         partials.append({"id": len(partials) + 1, "debit_move_id": debit, "credit_move_id": credit, "amount": bal,
                          "debit_amount_currency": amount, "credit_amount_currency": amount,
                          "company_id": company[r.company], "max_date": paid})
 
+    # one product sold on ordered quantities, in the reference unit
+    rows["uom_uom"] = [{"id": 1, "name": {"en_US": "Units"}, "category_id": 1, "factor": 1, "rounding": 0.01,
+                        "uom_type": "reference", "active": True}]
+    rows["product_template"] = [{"id": 1, "name": {"en_US": "Goods"}, "invoice_policy": "order", "uom_id": 1,
+                                 "uom_po_id": 1, "categ_id": 1, "active": True, "sale_ok": True,
+                                 "sale_line_warn": "no-message",
+                                 **({"type": "consu", "service_tracking": "no"} if version == 18
+                                    else {"detailed_type": "consu"})}]
+    rows["product_product"] = [{"id": 1, "product_tmpl_id": 1, "active": True}]
     for i, r in enumerate(ex.open_orders.itertuples(index=False), 1):
-        rows["sale_order"].append({
-            "id": i, "name": r.order_id, "partner_id": partner[(r.company, r.customer_id)],
-            "company_id": company[r.company], "state": "sale",
-            "date_order": datetime.combine(_date(r.order_date), datetime.min.time()),
-            "currency_id": currency[r.currency], "amount_total": float(r.open_amount),
-            "amount_to_invoice": float(r.open_amount), "invoice_status": "to invoice", "locked": False,
-            "x_credit_hold": bool(r.on_hold), "x_credit_hold_reason": "held by credit control" if r.on_hold else None})
+        pid, co, amount = partner[(r.company, r.customer_id)], company[r.company], float(r.open_amount)
+        order = {"id": i, "name": r.order_id, "partner_id": pid, "partner_invoice_id": pid, "partner_shipping_id": pid,
+                 "company_id": co, "state": "sale", "date_order": datetime.combine(_date(r.order_date),
+                                                                                  datetime.min.time()),
+                 "currency_id": currency[r.currency], "amount_untaxed": amount, "amount_tax": 0.0,
+                 "amount_total": amount, "invoice_status": "to invoice", "locked": False,
+                 "x_credit_hold": bool(r.on_hold),
+                 "x_credit_hold_reason": "held by credit control" if r.on_hold else None}
+        if version == 17:  # stored in 17 only
+            order["amount_to_invoice"] = amount
+        rows["sale_order"].append(order)
+        rows["sale_order_line"].append({
+            "id": i, "order_id": i, "sequence": 10, "company_id": co, "currency_id": currency[r.currency],
+            "order_partner_id": pid, "state": "sale", "product_id": 1, "product_uom": 1, "name": "Goods",
+            "product_uom_qty": 1, "price_unit": amount, "discount": 0, "price_subtotal": amount, "price_tax": 0,
+            "price_total": amount, "customer_lead": 0, "qty_delivered_method": "manual", "qty_delivered": 0,
+            "qty_invoiced": 0, "qty_to_invoice": 1, "invoice_status": "to invoice",
+            "untaxed_amount_invoiced": 0, "untaxed_amount_to_invoice": amount})
 
     by_currency = {cur: name for name, cur in company_currency.items()}
     for r in ex.fx_rates.itertuples(index=False):
@@ -221,6 +306,7 @@ def _load(conn, t, ex: Extract, version: int, prepayment_term: str) -> None:  # 
     for table in t.metadata.sorted_tables:
         data = rows.get(table.name)
         if data:
+            data = with_placeholders(version, table.name, data)
             keys = {k for d in data for k in d}
             data = [{k: d.get(k) for k in keys} for d in data]
             conn.execute(insert(table), data)

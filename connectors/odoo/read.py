@@ -30,9 +30,10 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, visitors
+from sqlalchemy.sql.expression import Alias, ColumnClause, TableClause
 
-from connectors.odoo.schema import OdooTables
+from connectors.odoo.tables import OdooTables
 from connectors.sql import coerce, read_frame, stream  # noqa: F401
 from validation.contracts import empty_frame
 
@@ -446,17 +447,80 @@ def has_custom_fields(conn: Connection) -> bool:
     return bool(existing_columns(conn, "sale_order", ["x_credit_hold"]))
 
 
+#: move types whose ``direction_sign`` is -1 (account.move ``_compute_direction_sign``: 1 for
+#: ``entry`` and outbound types, else -1), so that their invoiced quantity counts positive
+_INBOUND = ("out_invoice", "out_receipt", "in_refund")
+#: rounding slack of ``float_round(..., rounding_method='UP')`` (odoo/tools/float_utils.py
+#: subtracts a few ulps before ceil so that 2.0000000001 stays 2): relative, as there
+_ROUND_UP_SLACK = 2.0 ** -40
+
+
+def _qty_invoiced_posted_18(t: OdooTables):
+    """Odoo 18: per sale_order_line id, ``qty_invoiced_posted`` as
+    addons/sale/models/sale_order_line.py ``_compute_qty_invoiced_posted`` computes it: over the
+    line's ``invoice_lines`` (many2many sale_order_line_invoice_rel) whose move is posted (or
+    ``payment_state = 'invoicing_legacy'``), the invoice line's quantity converted to the order
+    line's unit (uom.uom ``_compute_quantity``: unchanged without a unit on the invoice line; else
+    ``qty / from.factor * to.factor``, rounded UP to the order line unit's ``rounding``), times
+    ``-direction_sign`` (positive on customer invoices, negative on credit notes)."""
+    sol, rel, aml, m = t.sale_order_line, t.sale_order_line_invoice_rel, t.account_move_line, t.account_move
+    src, dst = t.uom_uom.alias("invoice_uom"), t.uom_uom.alias("order_uom")
+    qty = func.coalesce(aml.c.quantity, 0)
+    converted = case((src.c.id == dst.c.id, qty), else_=qty / src.c.factor * dst.c.factor)
+    magnitude = func.abs(converted) / dst.c.rounding
+    rounded = func.sign(converted) * func.ceil(magnitude - magnitude * _ROUND_UP_SLACK) * dst.c.rounding
+    quantity = case((src.c.id.is_(None), qty), (qty == 0, qty), (dst.c.id.is_(None), converted), else_=rounded)
+    sign = case((m.c.move_type.in_(_INBOUND), 1), else_=-1)
+    return (select(rel.c.order_line_id, func.sum(quantity * sign).label("qty"))
+            .select_from(rel.join(aml, aml.c.id == rel.c.invoice_line_id).join(m, m.c.id == aml.c.move_id)
+                         .join(sol, sol.c.id == rel.c.order_line_id)
+                         .outerjoin(src, src.c.id == aml.c.product_uom_id)
+                         .outerjoin(dst, dst.c.id == sol.c.product_uom))
+            .where(or_(m.c.state == "posted", m.c.payment_state == "invoicing_legacy"))
+            .group_by(rel.c.order_line_id).subquery("invoiced"))
+
+
+def amount_to_invoice_18(t: OdooTables):
+    """Odoo 18: per sale_order id, ``amount_to_invoice`` (tax included), a non-stored compute
+    over the lines (addons/sale/models/sale_order.py ``_compute_amount_to_invoice``: the sum of the
+    lines'; sale_order_line.py ``_compute_amount_to_invoice``): for a line with a quantity,
+    ``(qty - qty_invoiced_posted) * price_total / product_uom_qty * (1 - discount / 100)``, where
+    qty is ``qty_delivered`` when the product's template has ``invoice_policy = 'delivery'``, else
+    ``product_uom_qty``; 0 for a line without quantity (sections, notes). Odoo applies the
+    discount on top of ``price_total``, which already includes it; so does this."""
+    sol, prod, tmpl = t.sale_order_line, t.product_product, t.product_template
+    invoiced = _qty_invoiced_posted_18(t)
+    ordered = sol.c.product_uom_qty
+    qty = case((tmpl.c.invoice_policy == "delivery", func.coalesce(sol.c.qty_delivered, 0)), else_=ordered)
+    line = case((func.coalesce(ordered, 0) != 0,
+                 (qty - func.coalesce(invoiced.c.qty, 0)) * (func.coalesce(sol.c.price_total, 0) / ordered)
+                 * (1 - func.coalesce(sol.c.discount, 0) / 100.0)), else_=0)
+    return (select(sol.c.order_id, func.sum(line).label("amount"))
+            .select_from(sol.outerjoin(prod, prod.c.id == sol.c.product_id)
+                         .outerjoin(tmpl, tmpl.c.id == prod.c.product_tmpl_id)
+                         .outerjoin(invoiced, invoiced.c.order_line_id == sol.c.id))
+            .group_by(sol.c.order_id).subquery("to_invoice"))
+
+
 def open_orders_stmt(t: OdooTables, companies: Sequence[str], hold_field: bool) -> Select:
-    """Confirmed orders (state 'sale') with amount_to_invoice > 0, at amount_to_invoice."""
+    """Confirmed orders (state 'sale') with an amount to invoice, at that amount (the order's
+    currency, tax included): 17 the stored ``sale_order.amount_to_invoice``; 18 computed from the
+    lines (:func:`amount_to_invoice_18`), never from a column an upgrade from 17 may have left."""
     so, co, p, cur = t.sale_order, t.res_company, t.res_partner, t.res_currency
     contact, on_contact, on_partner = commercial(t, so.c.partner_id)
     on_hold = func.coalesce(so.c.x_credit_hold, False) if hold_field else false()
+    joined = (so.join(co, co.c.id == so.c.company_id).join(contact, on_contact).join(p, on_partner)
+              .join(cur, cur.c.id == func.coalesce(so.c.currency_id, co.c.currency_id)))
+    if t.version == 18:
+        lines = amount_to_invoice_18(t)
+        joined, amount = joined.join(lines, lines.c.order_id == so.c.id), lines.c.amount
+    else:
+        amount = so.c.amount_to_invoice
     return (select(co.c.name.label("company"), so.c.name.label("order_id"), customer_key(t).label("customer_id"),
-                   so.c.date_order.label("order_date"), _money(so.c.amount_to_invoice).label("open_amount"),
+                   so.c.date_order.label("order_date"), _money(amount).label("open_amount"),
                    cur.c.name.label("currency"), on_hold.label("on_hold"))
-            .select_from(so.join(co, co.c.id == so.c.company_id).join(contact, on_contact).join(p, on_partner)
-                         .join(cur, cur.c.id == func.coalesce(so.c.currency_id, co.c.currency_id)))
-            .where(co.c.name.in_(list(companies)), so.c.state == "sale", so.c.amount_to_invoice >= TOLERANCE))
+            .select_from(joined)
+            .where(co.c.name.in_(list(companies)), so.c.state == "sale", amount >= TOLERANCE))
 
 
 # --------------------------------------------------------------------------- frame readers
@@ -492,3 +556,39 @@ def read_open_orders(conn, t, companies, chunk_size) -> pd.DataFrame:
 def read_fx_rates(conn, t, companies, chunk_size) -> pd.DataFrame:
     return read_frame(conn, fx_stmt(t, companies), empty_frame("fx_rates"), chunk_size,
                       sort=["from_currency", "to_currency", "as_of"])
+
+
+# --------------------------------------------------------------------------- what the reads touch
+
+
+def read_statements(t: OdooTables) -> list[Select]:
+    """Every statement the reads build for Odoo ``t.version``, with all optional columns that
+    version has (18's ``days_next_month``; the payment links; the hold field when ``t`` has it)."""
+    companies = ["?"]
+    return [companies_stmt(t, companies), fx_stmt(t, companies),
+            customers_stmt(t, companies, "Prepayment", days_next_month=t.version == 18),
+            open_items_stmt(t, companies), payments_stmt(t, companies, payment_link_columns(t)),
+            open_orders_stmt(t, companies, hold_field="x_credit_hold" in t.sale_order.c)]
+
+
+def _base_table(from_obj) -> str | None:
+    while isinstance(from_obj, Alias):
+        from_obj = from_obj.element
+    return from_obj.name if isinstance(from_obj, TableClause) else None
+
+
+def columns_read(t: OdooTables) -> set[tuple[str, str]]:
+    """(table, column) of every column the read statements name, aliases resolved to their tables."""
+    found: set[tuple[str, str]] = set()
+    for stmt in read_statements(t):
+        for element in visitors.iterate(stmt):
+            if isinstance(element, ColumnClause) and element.table is not None:
+                table = _base_table(element.table)
+                if table is not None:
+                    found.add((table, element.name))
+    return found
+
+
+def tables_read(t: OdooTables) -> list[str]:
+    """The tables the read statements select from, sorted (what the read user needs SELECT on)."""
+    return sorted({table for table, _ in columns_read(t)})

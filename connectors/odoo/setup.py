@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.odoo import read
 from connectors.odoo.connector import WHY_INERT, OdooConnector, add_hold_fields
-from connectors.odoo.schema import ADDON, tables
+from connectors.odoo.tables import ADDON, tables
 from connectors.setup_checks import Check, rows_or_none, unreadable
 from etl.ports import ConnectorError
 
@@ -86,12 +86,10 @@ def _prepayment_term(connector: OdooConnector) -> Check:
 
 
 def _readable(connector: OdooConnector, has_hold_fields: bool) -> Check:
-    # without the hold columns, sale_order is read without them (as the reads do): not a grant problem
+    # the tables the read statements name (17 reads company defaults from ir_property, not
+    # ir_default); without the hold columns sale_order is read without them, as the reads do
     t = tables(connector.version, custom_fields=has_hold_fields)
-    # Odoo 17 has ir_default too, but the connector reads company defaults from ir_property there
-    # (docs/connectors.md grants ir_default for 18 only)
-    skip = {"ir_default"} if connector.version == 17 else set()
-    read_tables: list[Table] = [v for v in vars(t).values() if isinstance(v, Table) and v.name not in skip]
+    read_tables: list[Table] = [t[name] for name in [*read.tables_read(t), "ir_module_module"]]
     missing = unreadable(connector, read_tables)
     user = make_url(connector._url).username or "the configured user"
     if missing:

@@ -59,7 +59,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
 from connectors.odoo import read
-from connectors.odoo.schema import OdooTables
+from connectors.odoo.tables import OdooTables
 from connectors.plans import PlanError, parse_limit, validate_plan  # generic plan checks
 from etl.ports import ConnectorError
 
