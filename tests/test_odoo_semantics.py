@@ -332,6 +332,27 @@ def test_fx_company_rate_wins_over_the_company_less_one(ledger: Ledger) -> None:
     con.close()
 
 
+def test_fx_a_branch_uses_its_root_companys_rates(ledger: Ledger) -> None:
+    """``res.currency._get_rates`` runs with ``company.root_id``: a branch (parent_path '1/3/')
+    has the rates of its root, not rows dated for the branch itself."""
+    ledger.rows("res_company", [{"id": 3, "name": "Acme EUR Branch", "currency_id": 1, "parent_id": 1,
+                                 "parent_path": "1/3/"}])
+    ledger.sql("UPDATE res_company SET parent_path = id || '/' WHERE id IN (1, 2)")
+    ledger.rows("res_currency_rate", [
+        {"id": 1, "name": date(2026, 1, 1), "rate": 1.25, "currency_id": 2, "company_id": None},
+        {"id": 2, "name": date(2026, 2, 1), "rate": 1.10, "currency_id": 2, "company_id": 1},  # the root's
+        {"id": 3, "name": date(2026, 2, 1), "rate": 9.99, "currency_id": 2, "company_id": 3},  # Odoo ignores it
+    ])
+    con = ledger.connector()
+    expected = _frame("fx_rates", [
+        {"from_currency": "USD", "to_currency": "EUR", "rate": 1 / 1.25, "as_of": pd.Timestamp("2026-01-01")},
+        {"from_currency": "USD", "to_currency": "EUR", "rate": 1 / 1.10, "as_of": pd.Timestamp("2026-02-01")},
+    ])
+    _check(con.read_fx_rates(["Acme EUR Branch"]), expected)
+    _check(con.read_fx_rates([EUR_CO]), expected)
+    con.close()
+
+
 # --------------------------------------------------------------------------- 4. customers by orders
 
 

@@ -196,6 +196,13 @@ def companies_stmt(t: OdooTables, companies: Sequence[str]) -> Select:
             .where(co.c.name.in_(list(companies))))
 
 
+def root_company_id(t: OdooTables):
+    """The id of the company's root (``res_company.root_id``, not stored: the first id of
+    ``parent_path`` '1/5/'), the company itself without a parent path."""
+    co = t.res_company
+    return func.coalesce(cast(func.nullif(func.split_part(co.c.parent_path, "/", 1), ""), Integer), co.c.id)
+
+
 def fx_stmt(t: OdooTables, companies: Sequence[str]) -> Select:
     """res_currency_rate -> fx_rates, with Odoo's company preference.
 
@@ -215,21 +222,24 @@ def fx_stmt(t: OdooTables, companies: Sequence[str]) -> Select:
     one has its own row and another only a company-less one the own row is used, own rows of
     several companies average, and a company-less row still used by one of them stays in the
     frame for all.
-    (Odoo looks the rates up for ``company.root_id``; the connector uses each requested company:
-    a branch's root is not read.)
+    Branches: Odoo looks the rates up for ``company.root_id`` (``_get_rates(company, date)``
+    executes with ``company.root_id.id``, 17.0 and 18.0), the first id of the company's
+    ``parent_path`` (res_company ``_compute_parent_ids``); so does the frame, with the branch's
+    own currency as ``to_currency``.
     """
     r, cur, co = t.res_currency_rate, t.res_currency, t.res_company
+    root = root_company_id(t)
     ccur = t.res_currency.alias("company_currency")
     own = t.res_currency_rate.alias("own_rate")
     has_own_before = (select(own.c.id)
-                      .where(own.c.currency_id == r.c.currency_id, own.c.company_id == co.c.id,
+                      .where(own.c.currency_id == r.c.currency_id, own.c.company_id == root,
                              own.c.name <= r.c.name)
                       .exists())
     specific = r.c.company_id.isnot(None)
     sub = (select(cur.c.name.label("from_currency"), ccur.c.name.label("to_currency"),
                   (literal(1.0) / r.c.rate).label("rate"), r.c.name.label("as_of"), specific.label("specific"))
            .select_from(r.join(cur, cur.c.id == r.c.currency_id)
-                        .join(co, or_(r.c.company_id == co.c.id, r.c.company_id.is_(None)))
+                        .join(co, or_(r.c.company_id == root, r.c.company_id.is_(None)))
                         .join(ccur, ccur.c.id == co.c.currency_id))
            .where(co.c.name.in_(list(companies)), r.c.currency_id != co.c.currency_id, r.c.rate > 0,
                   or_(specific, ~has_own_before))
