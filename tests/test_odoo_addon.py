@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.odoo.tables import HOLD_COLUMNS
 from tests.conftest import ROOT
 
 ADDON_ROOT = ROOT / "connectors" / "odoo" / "addon"
@@ -171,6 +172,8 @@ def test_declared_fields_are_the_columns_the_connector_writes() -> None:
     hold = declared["sale.order"]["x_credit_hold"]
     reason = declared["sale.order"]["x_credit_hold_reason"]
     assert hold.func.attr == "Boolean" and reason.func.attr == "Text"
+    # the columns the connector's tables add to the generated sale_order, as Odoo's ORM makes them
+    assert HOLD_COLUMNS == {"x_credit_hold": "bool", "x_credit_hold_reason": "text"}
     kw = {k.arg: ast.literal_eval(k.value) for k in hold.keywords if k.arg in ("default", "copy", "tracking")}
     assert kw == {"default": False, "copy": False, "tracking": True}
     _fact("sale.order", "_inherit")  # tracking needs mail.thread on sale.order

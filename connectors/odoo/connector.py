@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
 from connectors.odoo import read, write
-from connectors.odoo.tables import ADDON, SETUP_DDL, VERSIONS, OdooTables, tables
+from connectors.odoo.tables import ADDON, HOLD_COLUMNS, SETUP_DDL, VERSIONS, OdooTables, tables
 from connectors.sql import SqlConnector
 from etl.ports import ConnectorError, ErpProvenance
 from validation.contracts import empty_frame
@@ -26,7 +26,7 @@ OPTIONS = {
                      "false accepts that Odoo enforces only the limits and payment terms",
 }
 #: the columns setup adds to sale_order when the addon has not (yet) declared them
-HOLD_FIELDS = ("x_credit_hold", "x_credit_hold_reason")
+HOLD_FIELDS = tuple(HOLD_COLUMNS)
 #: apply's refusal without the addon: the holds and blocks would be written but not enforced (SPEC §6.3)
 WHY_INERT = ("the holds and blocks would be inert (Odoo's ORM does not know x_credit_hold and sale_warn=block "
              "acts only in the order form)")
