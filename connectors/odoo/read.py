@@ -479,7 +479,9 @@ def _qty_invoiced_posted_18(t: OdooTables):
     converted = case((src.c.id == dst.c.id, qty), else_=qty / src.c.factor * dst.c.factor)
     magnitude = func.abs(converted) / dst.c.rounding
     rounded = func.sign(converted) * func.ceil(magnitude - magnitude * _ROUND_UP_SLACK) * dst.c.rounding
-    quantity = case((src.c.id.is_(None), qty), (qty == 0, qty), (dst.c.id.is_(None), converted), else_=rounded)
+    quantity = case((src.c.id.is_(None), qty), (qty == 0, qty),
+                    (dst.c.id.is_(None), qty / src.c.factor),  # no unit to convert to: no rounding either
+                    else_=rounded)
     sign = case((m.c.move_type.in_(_INBOUND), 1), else_=-1)
     return (select(rel.c.order_line_id, func.sum(quantity * sign).label("qty"))
             .select_from(rel.join(aml, aml.c.id == rel.c.invoice_line_id).join(m, m.c.id == aml.c.move_id)
