@@ -228,6 +228,24 @@ def test_credit_limit_company_default_and_zero_means_no_limit(ledger: Ledger) ->
     con.close()
 
 
+def test_odoo18_fallback_is_read_as_the_superuser(pg_url: str) -> None:
+    """``get_company_dependent_fallback`` reads ``ir_default`` ``with_user(SUPERUSER_ID)``: a
+    default of the superuser (user 1) wins over the company's; another user's never applies."""
+    ledger = Ledger(pg_url, 18)
+    ledger.default("credit_limit", 1, 2000.0)
+    ledger.rows("ir_default", [
+        {"id": 10, "company_id": None, "user_id": 1, "field_id": F_LIMIT, "json_value": "3000.0"},
+        {"id": 11, "company_id": 1, "user_id": 2, "field_id": F_LIMIT, "json_value": "4000.0"},
+        {"id": 12, "company_id": 2, "user_id": 2, "field_id": F_LIMIT, "json_value": "4000.0"}])
+    ledger.partner(1, "C1")
+    ledger.partner(2, "C2", company_id=2)
+    con = ledger.connector()
+    limits = con.read_customers([EUR_CO, USD_CO]).set_index("customer_id")["credit_limit"].to_dict()
+    assert limits == {"C1": 3000.0, "C2": 3000.0}
+    con.close()
+    ledger.close()
+
+
 def test_no_default_and_zero_default_mean_no_limit(ledger: Ledger) -> None:
     ledger.default("credit_limit", 1, 0.0)  # a company default of 0: no limit
     ledger.partner(1, "C1")

@@ -101,18 +101,25 @@ def _property(t: OdooTables, field: str, column, *, defaults: bool):
             .order_by(res_id == "", company == 0).limit(1).scalar_subquery())
 
 
+#: Odoo's superuser id (odoo/__init__.py ``SUPERUSER_ID``): company-dependent fallbacks are read as it
+SUPERUSER_ID = 1
+
+
 def _ir_default(t: OdooTables, field: str, sqltype):
     """Odoo 18: the ``ir_default`` of res.partner.<field> for the company (res_company joined),
-    else the company-less one, as ``ir.default._get_model_defaults`` orders them
-    (odoo/addons/base/models/ir_default.py: ``ORDER BY d.user_id, d.company_id, d.id``, user-less
-    rows only: the fallback is read as the superuser with no per-user default). JSON ``false`` /
-    ``null`` is no default. Evaluated per company (an init plan per res_company row)."""
+    as ``Field.get_company_dependent_fallback`` (odoo/fields.py) reads it: ``_get_model_defaults``
+    as the superuser (odoo/addons/base/models/ir_default.py: rows of no user or of the superuser,
+    of the company or of none, no condition, ``ORDER BY d.user_id, d.company_id, d.id`` with
+    PostgreSQL's NULLS LAST: the superuser's row first, then the company's, and the first row
+    wins). JSON ``false`` / ``null`` is no default. Evaluated per company (an init plan per
+    res_company row)."""
     d, co = t.ir_default, t.res_company
     value = case((d.c.json_value.in_(["false", "null"]), null()), else_=cast(d.c.json_value, sqltype))
     return (select(value)
-            .where(d.c.field_id == field_id(t, field), d.c.user_id.is_(None), d.c.condition.is_(None),
+            .where(d.c.field_id == field_id(t, field), d.c.condition.is_(None),
+                   or_(d.c.user_id.is_(None), d.c.user_id == SUPERUSER_ID),
                    or_(d.c.company_id == co.c.id, d.c.company_id.is_(None)))
-            .order_by(d.c.company_id.is_(None), d.c.id).limit(1).scalar_subquery())
+            .order_by(d.c.user_id.is_(None), d.c.company_id.is_(None), d.c.id).limit(1).scalar_subquery())
 
 
 def _company_dependent_18(t: OdooTables, col, field: str, sqltype):
