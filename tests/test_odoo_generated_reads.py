@@ -165,3 +165,24 @@ def test_odoo18_amount_to_invoice_follows_the_order_lines(pg_url: str) -> None:
     assert "T-DONE" not in got
     assert got["T-SECTION"] == pytest.approx(7)
     o.engine.dispose()
+
+
+@pytest.mark.parametrize("version", [17, 18])
+def test_every_read_streams_through_copy(pg_url: str, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column typed as anything but text where the frame wants text (jsonb ``->>`` without a
+    return type) sends a read down the cursor path, whose plans can be far slower (issue 15)."""
+    import connectors.sql as sql
+
+    extract = synthetic_extract(20)
+    load_extract(pg_url, extract, version)
+    cursor_reads: list[str] = []
+    original = sql.stream
+
+    def recorded(conn, stmt, chunk_size):  # noqa: ANN001
+        cursor_reads.append(str(stmt)[:80])
+        return original(conn, stmt, chunk_size)
+
+    monkeypatch.setattr(sql, "stream", recorded)
+    frames = _frames(pg_url, version, extract.companies["company"].tolist())
+    assert all(len(frame) for frame in frames.values())
+    assert cursor_reads == []

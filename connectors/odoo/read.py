@@ -332,7 +332,7 @@ def customers_stmt(t: OdooTables, companies: Sequence[str], prepayment_term: str
     return (select(base.c.company, base.c.customer_id, base.c.name, country.c.code.label("country"),
                    cur.c.name.label("currency"), _money(base.c.credit_limit).label("credit_limit"),
                    func.coalesce(days.c.days, 0).label("payment_terms_days"), base.c.customer_since,
-                   industry.c.name.op("->>")(LANG).label("segment"),
+                   industry.c.name.op("->>", return_type=Text)(LANG).label("segment"),
                    null().label("insured_limit"), null().label("external_rating"), base.c.is_blocked,
                    func.coalesce(term.c.name.op("->>")(LANG) == prepayment_term, false()).label("on_prepayment"),
                    func.coalesce(cast(base.c.term_id, String), "").label("payment_terms"))
