@@ -50,8 +50,10 @@ Then, for each read (open_items, customers, payments, open_orders; all companies
 
 One untimed COPY of each query runs first so both sides see a warm cache. ``--repeat N`` (default
 2) keeps the fastest of N runs of each side: the machine is shared, the fastest is the least
-disturbed. Writes bench/results/odoo_extract.json (``--out``) and prints a table; drops the
-database unless ``--keep``. The full-size run takes about 10 minutes on 2 cores.
+disturbed; ``--timeout S`` (default 900) stops a run after S seconds and records it as timed out
+(its session is cancelled; no more runs of that side). Writes bench/results/odoo_extract.json
+(``--out``) and prints a table; drops the database unless ``--keep``. The full-size run takes
+about 10 minutes on 2 cores (fill about 2.5 minutes, of which 1 minute for Odoo's indexes).
 """
 
 from __future__ import annotations
@@ -652,18 +654,39 @@ def measure_copy(url: str, entity: str) -> dict:
     return {"rows": rows, "seconds": round(seconds, 3), "mb": round(size / 2**20, 1)}
 
 
-def _child(kind: str, url: str, entity: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--_measure", kind, "--_url", url, "--_entity", entity],
-                         capture_output=True, text=True, check=False)
+#: application_name of the measuring subprocesses' sessions (a timed-out one is cancelled by it)
+CHILD_APP = "odoo_extract_bench_child"
+
+
+def _child(kind: str, url: str, entity: str, timeout: float | None = None) -> dict:
+    """One measurement in a fresh subprocess; ``{"timed_out": True}`` after ``timeout`` seconds
+    (the subprocess is killed and its server session cancelled)."""
+    env = {**os.environ, "PGAPPNAME": CHILD_APP}
+    try:
+        out = subprocess.run([sys.executable, __file__, "--_measure", kind, "--_url", url, "--_entity", entity],
+                             capture_output=True, text=True, check=False, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        import psycopg
+
+        with psycopg.connect(_libpq(url), autocommit=True) as conn:  # the killed read's query keeps running
+            conn.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = %s "
+                         "AND datname = current_database()", (CHILD_APP,))
+        return {"timed_out": True}
     if out.returncode != 0:
         raise SystemExit(f"{kind} {entity} failed: {out.stderr.strip().splitlines()[-1:]}")
     return json.loads(out.stdout)
 
 
-def _best(kind: str, url: str, entity: str, repeat: int) -> dict:
-    runs = [_child(kind, url, entity) for _ in range(repeat)]
-    best = min(runs, key=lambda r: r["seconds"])
-    return {**best, "runs_s": [r["seconds"] for r in runs]}
+def _best(kind: str, url: str, entity: str, repeat: int, timeout: float | None) -> dict:
+    """The fastest of ``repeat`` runs; after a timed-out run no more runs (``seconds`` None)."""
+    runs = []
+    for _ in range(repeat):
+        runs.append(_child(kind, url, entity, timeout))
+        if runs[-1].get("timed_out"):
+            break
+    done = [r for r in runs if not r.get("timed_out")]
+    best = min(done, key=lambda r: r["seconds"]) if done else {"rows": None, "seconds": None}
+    return {**best, "runs_s": [r.get("seconds", f"> {timeout:g}") for r in runs]}
 
 
 # ---------------------------------------------------------------------------- driver
@@ -704,6 +727,15 @@ def _admin(admin_url: str, sql: str) -> None:
         conn.execute(sql)
 
 
+def _row(entity: str, r: dict) -> str:
+    """One line of the printed table (a timed-out side shows as ``timeout``)."""
+    def num(value, width, fmt):
+        return f"{'timeout' if value is None else format(value, fmt):>{width}}"
+
+    return (f"{entity:<12} {num(r['rows'], 10, ',')} {num(r['connector_s'], 12, '.2f')} "
+            f"{num(r['copy_s'], 8, '.2f')} {num(r['ratio'], 6, '.2f')} {num(r['peak_rss_mb'], 8, '.1f')}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--customers", type=int, default=250_000)
@@ -712,6 +744,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="SQLAlchemy URL of a database on the server, as a user that may CREATE DATABASE")
     ap.add_argument("--db", default="creditctl_bench_odoo", help="database to (re)create and fill")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each side; the fastest counts (default 2)")
+    ap.add_argument("--timeout", type=float, default=900,
+                    help="seconds after which one measured run is stopped and recorded as timed out (default 900)")
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards (and reuse it with --reuse)")
     ap.add_argument("--reuse", action="store_true", help="measure an already filled --db (from --keep)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "odoo_extract.json")
@@ -742,20 +776,19 @@ def main(argv: list[str] | None = None) -> int:
         results = {}
         for entity in READS:
             _child("copy", url, entity)  # warm-up: both sides then read from a warm cache
-            connector = _best("connector", url, entity, args.repeat)
-            copy = _best("copy", url, entity, args.repeat)
-            if connector["rows"] != copy["rows"]:
+            connector = _best("connector", url, entity, args.repeat, args.timeout)
+            copy = _best("copy", url, entity, args.repeat, args.timeout)
+            if None not in (connector["rows"], copy["rows"]) and connector["rows"] != copy["rows"]:
                 raise SystemExit(f"{entity}: connector read {connector['rows']} rows, COPY {copy['rows']}")
-            results[entity] = {"rows": connector["rows"], "connector_s": connector["seconds"],
-                               "copy_s": copy["seconds"], "ratio": round(connector["seconds"] / copy["seconds"], 2),
-                               "peak_rss_mb": connector["peak_rss_mb"], "extra_mb": connector["extra_mb"],
-                               "rss_before_mb": connector["rss_before_mb"], "frame_mb": connector["frame_mb"],
-                               "copy_mb": copy["mb"], "connector_runs_s": connector["runs_s"],
-                               "copy_runs_s": copy["runs_s"]}
-            r = results[entity]
-            print(f"  {entity:<12} {r['rows']:>10,} rows  connector {r['connector_s']:7.2f} s  "
-                  f"COPY {r['copy_s']:7.2f} s  ratio {r['ratio']:5.2f}  peak {r['peak_rss_mb']:7.1f} MB",
-                  file=sys.stderr, flush=True)
+            ratio = (round(connector["seconds"] / copy["seconds"], 2)
+                     if None not in (connector["seconds"], copy["seconds"]) else None)
+            results[entity] = {"rows": copy["rows"] if connector["rows"] is None else connector["rows"],
+                               "connector_s": connector["seconds"], "copy_s": copy["seconds"], "ratio": ratio,
+                               "peak_rss_mb": connector.get("peak_rss_mb"), "extra_mb": connector.get("extra_mb"),
+                               "rss_before_mb": connector.get("rss_before_mb"),
+                               "frame_mb": connector.get("frame_mb"), "copy_mb": copy.get("mb"),
+                               "connector_runs_s": connector["runs_s"], "copy_runs_s": copy["runs_s"]}
+            print("  " + _row(entity, results[entity]), file=sys.stderr, flush=True)
         server = _server(url)
     finally:
         if not args.keep:
@@ -781,8 +814,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(total {report['total_s']:.0f} s)")
     print(f"{'read':<12} {'rows':>10} {'connector s':>12} {'COPY s':>8} {'ratio':>6} {'peak MB':>8}")
     for entity, r in results.items():
-        print(f"{entity:<12} {r['rows']:>10,} {r['connector_s']:>12.2f} {r['copy_s']:>8.2f} {r['ratio']:>6.2f} "
-              f"{r['peak_rss_mb']:>8.1f}")
+        print(_row(entity, r))
     print(f"written to {args.out}")
     return 0
 
