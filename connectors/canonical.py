@@ -20,15 +20,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, insert, inspect, select, type_coerce
+from sqlalchemy import String, Table, insert, inspect, select, type_coerce
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.types import TypeEngine
 
 from connectors.canonical_schema import CanonicalTables, canonical_tables
 from connectors.plans import ORDER_CHANGES as _ORDER_CHANGES
 from connectors.plans import PlanError, validate_plan  # noqa: F401 - part of this module's API
-from connectors.sql import SqlConnector, coerce, stream
+from connectors.sql import SqlConnector, read_frame, stream
 from etl.plan import SUBJECT
 from etl.ports import PROVENANCE_COLUMNS, ConnectorError, ErpProvenance
 from validation.contracts import empty_frame
@@ -46,6 +48,7 @@ KEYS = {
     "customers": ["company", "customer_id"],
     "open_items": ["company", "item_id"],
     "open_orders": ["company", "order_id"],
+    "open_deliveries": ["company", "delivery_id"],
     "payments": ["company", "item_id"],
     "fx_rates": ["from_currency", "to_currency", "as_of"],
 }
@@ -84,20 +87,44 @@ class CanonicalConnector(SqlConnector):
         return stream(conn, stmt, self.chunk_size)
 
     def _read(self, conn: Connection, entity: str, stmt: Select) -> pd.DataFrame:
-        template = empty_frame(entity)
-        parts = [coerce(chunk, template) for chunk in self._stream(conn, stmt)]
-        if not parts:
-            return template
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        return frame.sort_values(KEYS[entity], kind="stable").reset_index(drop=True)
+        # PostgreSQL streams through COPY + Arrow (connectors.sql.read_frame), the rest by cursor
+        return read_frame(conn, stmt, empty_frame(entity), self.chunk_size, sort=KEYS[entity])
 
-    def _select(self, entity: str, companies: Sequence[str] | None) -> Select:
+    def _column_types(self, conn: Connection, table: Table) -> dict[str, TypeEngine]:
+        """The database's own types of ``table``'s columns (a view's too), or {} where it cannot say.
+
+        Only PostgreSQL reads through COPY, which turns every value into text: there the select
+        must know which number and date columns are text in the database (read in the data
+        contract's grammar, :func:`connectors.sql.coerce`) and which text columns are not text
+        (read by cursor, as the driver's objects). Elsewhere every read is by cursor: no need.
+        """
+        if conn.dialect.name != "postgresql":
+            return {}
+        try:
+            return {c["name"]: c["type"] for c in inspect(conn).get_columns(table.name, schema=table.schema)}
+        except SQLAlchemyError:  # no catalogue access: the select stays untyped, read by cursor
+            return {}
+
+    def _select(self, entity: str, companies: Sequence[str] | None,
+                types: dict[str, TypeEngine] | None = None) -> Select:
         table: Table = getattr(self.tables, entity)
         # values as the driver gives them: SQLAlchemy's Numeric would make float("5.000") or
-        # float("1_000") of a text column; coerce and the contract read text in their grammar
+        # float("1_000") of a text column; coerce and the contract read text in their grammar.
+        # With the database's ``types``: a text column stays text (String), any other column is
+        # untyped (NullType) unless its frame column is text, where its real type keeps it off COPY
         template = empty_frame(entity)
-        stmt = select(*[table.c[name] if pd.api.types.is_object_dtype(dtype) else type_coerce(table.c[name], NullType()).label(name)
-                        for name, dtype in template.dtypes.items()])
+        types = types or {}
+        columns = []
+        for name, dtype in template.dtypes.items():
+            real = types.get(name)
+            if pd.api.types.is_object_dtype(dtype):
+                columns.append(table.c[name] if real is None or isinstance(real, String)
+                               else type_coerce(table.c[name], real).label(name))
+            elif isinstance(real, String):
+                columns.append(type_coerce(table.c[name], String()).label(name))
+            else:
+                columns.append(type_coerce(table.c[name], NullType()).label(name))
+        stmt = select(*columns)
         if companies is not None:
             stmt = stmt.where(table.c.company.in_(list(dict.fromkeys(map(str, companies)))))
         return stmt
@@ -105,9 +132,9 @@ class CanonicalConnector(SqlConnector):
     def _read_entity(self, entity: str, companies: Sequence[str] | None) -> pd.DataFrame:
         if companies is not None and not companies:
             return empty_frame(entity)
-        name = getattr(self.tables, entity).fullname
-        with self._connection(f"read {name}") as conn:
-            return self._read(conn, entity, self._select(entity, companies))
+        table = getattr(self.tables, entity)
+        with self._connection(f"read {table.fullname}") as conn:
+            return self._read(conn, entity, self._select(entity, companies, self._column_types(conn, table)))
 
     def read_companies(self, companies: Sequence[str]) -> pd.DataFrame:
         return self._read_entity("companies", companies)

@@ -334,14 +334,18 @@ def test_reads_views_and_streams_in_chunks(request, backend, extract, monkeypatc
     engine.dispose()
     connector = CanonicalConnector(url, {"chunk_size": 50})
     chunks: list[int] = []
-    original = connector._stream
+    # PostgreSQL streams through COPY (Arrow tables), MariaDB by cursor (frames): count both
+    import connectors.sql as sql
 
-    def counting(conn, stmt):
-        for chunk in original(conn, stmt):
-            chunks.append(len(chunk))
-            yield chunk
+    def counting(original):
+        def wrapped(*args, **kwargs):
+            for chunk in original(*args, **kwargs):
+                chunks.append(chunk[0].num_rows if isinstance(chunk, tuple) else len(chunk))
+                yield chunk
+        return wrapped
 
-    monkeypatch.setattr(connector, "_stream", counting)
+    monkeypatch.setattr(sql, "stream", counting(sql.stream))
+    monkeypatch.setattr(sql, "copy_tables", counting(sql.copy_tables))
     try:
         got = connector.read_open_items(companies_of(extract))
         assert_frame_matches(got, extract.open_items, "open_items")
