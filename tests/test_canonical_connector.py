@@ -337,9 +337,12 @@ def test_reads_views_and_streams_in_chunks(request, backend, extract, monkeypatc
     # PostgreSQL streams through COPY (Arrow tables), MariaDB by cursor (frames): count both
     import connectors.sql as sql
 
+    paths: set[str] = set()
+
     def counting(original):
         def wrapped(*args, **kwargs):
             for chunk in original(*args, **kwargs):
+                paths.add(original.__name__)
                 chunks.append(chunk[0].num_rows if isinstance(chunk, tuple) else len(chunk))
                 yield chunk
         return wrapped
@@ -350,6 +353,7 @@ def test_reads_views_and_streams_in_chunks(request, backend, extract, monkeypatc
         got = connector.read_open_items(companies_of(extract))
         assert_frame_matches(got, extract.open_items, "open_items")
         assert len(chunks) > 1 and max(chunks) <= 50
+        assert paths == {"copy_tables" if backend == "postgresql" else "stream"}
         assert_frame_matches(connector.read_customers(companies_of(extract)), extract.customers, "customers")
     finally:
         connector.close()
