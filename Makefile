@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/positions_bench.py
 	$(BIN)/python bench/odoo_extract_bench.py
 	$(BIN)/python bench/erpnext_bench.py
+	$(BIN)/python bench/nightly_bench.py
 
 lint: setup
 	$(BIN)/ruff check .
