@@ -149,3 +149,19 @@ def test_frame_rule_names_the_values_and_null_keys_stay_distinct(tmp_path) -> No
     assert rule["value"].tolist() == ["doc_date=2026-06-01, due_date=2026-05-01"]
     # two rows without an item id are two quarantined rows for the share guards, each findable
     assert q.loc[q["check"] == "item_id:null", "key"].tolist() == ["DE01/<null, row 8>", "DE01/<null, row 9>"]
+
+
+def test_text_columns_holding_other_values_are_still_coerced_to_text() -> None:
+    """A text column of strings skips pandera's per-cell type check; one holding numbers (a
+    driver's integers) is coerced to text as before, and both give the same valid frame."""
+    from connectors.synthetic import synthetic_extract
+    from validation.quarantine import validate_frame
+
+    customers = synthetic_extract(30).customers
+    as_text = customers.assign(customer_id=[str(1000 + i) for i in range(len(customers))])
+    as_numbers = as_text.assign(customer_id=as_text["customer_id"].astype(int).astype(object))
+    valid_text, quarantine_text = validate_frame("customers", as_text)
+    valid_numbers, quarantine_numbers = validate_frame("customers", as_numbers)
+    assert quarantine_text.empty and quarantine_numbers.empty
+    assert all(isinstance(v, str) for v in valid_numbers["customer_id"])
+    pd.testing.assert_frame_equal(valid_numbers, valid_text)

@@ -134,7 +134,7 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
                 found.append(quarantine_rows(entity, frame[bad], name + ":" + problems[bad],
                                              raw_text(raw.loc[bad[bad].index, name])))
             frame = frame.assign(**{name: parsed})[~bad]
-    columns_only = _columns_only(schema)
+    columns_only = _already_text(_columns_only(schema), frame)
     remaining = frame
     # Coercion failures hide later checks of the same column, so validate again what is left
     # until it passes; each round removes at least one row, and in practice two rounds suffice.
@@ -230,6 +230,20 @@ def _columns_only(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
     copy = deepcopy(schema)
     copy.checks = []
     return copy
+
+
+def _already_text(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pa.DataFrameSchema:
+    """``schema`` without the ``str`` type of the columns whose values are all strings already.
+
+    pandera checks and coerces a ``str`` column one cell at a time (a Python call per cell, a
+    third of a frame's validation); for a column pandas' C type inference finds to hold only
+    strings (nulls aside) both are no-ops, and its other checks (nullability, patterns, sets)
+    still run. Any other content (numbers, mixed) keeps the type and is coerced as before.
+    """
+    text = {name: {"dtype": None} for name, column in schema.columns.items()
+            if str(column.dtype) == "str" and name in frame
+            and pd.api.types.infer_dtype(frame[name], skipna=True) == "string"}
+    return schema.update_columns(text) if text else schema
 
 
 def _frame_checks(entity: str, schema: pa.DataFrameSchema, valid: pd.DataFrame,
