@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a screen
@@ -24,7 +25,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from etl.decisions import ACTIONS  # noqa: E402
-from etl.simulate import diff_decisions  # noqa: E402
+from etl.simulate import DELTAS, diff_decisions  # noqa: E402
 from etl.store import StateStore  # noqa: E402
 
 BUCKETS = ["not_due", "overdue_1_30", "overdue_31_60", "overdue_61_90", "overdue_91_plus"]
@@ -162,6 +163,61 @@ def change_words(change: str, order_id: object, before: object, after: object, c
     return change.replace("_", " ")
 
 
+# --- the same, a column at a time (the report lists up to every customer: no Python call per row) ---
+def _texts(values: pd.Series) -> pd.Series:
+    """``_text`` of every value: '' where missing, else ``str(value)``."""
+    values = values.astype(object)
+    return values.where(values.notna(), "").astype(str)
+
+
+def _labels(names: pd.Series, customer_ids: pd.Series) -> pd.Series:
+    """``customer_label`` of every row."""
+    name, customer_id = _texts(names).str.strip(), _texts(customer_ids)
+    return (name + " (" + customer_id + ")").where((name != "") & (name != customer_id), customer_id)
+
+
+def _moneys(amounts: pd.Series, currencies: pd.Series | None = None) -> pd.Series:
+    """``money`` of every row: ``12,345.67 EUR`` in the row's currency; '' where there is no amount."""
+    values = pd.Series(amounts).to_numpy(dtype=float, na_value=np.nan)
+    text = pd.Series(list(map("{:,.2f}".format, values.tolist())), index=amounts.index, dtype=object)
+    if currencies is not None:
+        text = (text + " " + currencies.to_numpy()).str.strip()
+    return text.where(~np.isnan(values), "")
+
+
+def _changes_in_words(frame: pd.DataFrame, currencies: pd.Series) -> pd.Series:
+    """``change_words`` of every plan or audit row (columns change, order_id, before, after)."""
+    change = frame["change"]
+    words = _texts(change).str.replace("_", " ", regex=False)
+    words[change == "block"] = "block the customer"
+    words[change == "unblock"] = "lift the block"
+    for code, verb in (("hold_order", "hold order "), ("release_order", "release order ")):
+        rows = change == code
+        if rows.any():
+            words[rows] = verb + _texts(frame.loc[rows, "order_id"])
+    rows = change == "set_prepayment"
+    if rows.any():
+        was = _texts(frame.loc[rows, "before"])
+        words[rows] = "put on prepayment" + (" (terms were " + was + ")").where(was != "", "")
+    rows = change == "unset_prepayment"
+    if rows.any():
+        back = _texts(frame.loc[rows, "after"])
+        words[rows] = "end prepayment" + (", terms back to " + back).where(back != "", "")
+    rows = change == "set_limit"
+    if rows.any():
+        old = _moneys(pd.to_numeric(frame.loc[rows, "before"], errors="coerce"), currencies[rows])
+        new = _moneys(pd.to_numeric(frame.loc[rows, "after"], errors="coerce"), currencies[rows])
+        words[rows] = "credit limit " + old.where(old != "", "none") + " → " + new
+    return words
+
+
+def _first_per_key(frame: pd.DataFrame, keys: pd.DataFrame, column: str) -> pd.Series:
+    """``column`` of ``frame``'s first row per KEYS, for each row of ``keys`` (NaN where it has none)."""
+    first = frame.drop_duplicates(KEYS)[[*KEYS, column]].rename(columns={column: "_value"})
+    found = keys[KEYS].merge(first, on=KEYS, how="left")["_value"]
+    return pd.Series(found.to_numpy(), index=keys.index)
+
+
 # --- the customers of the run, with the figures the report shows ---------------------------------
 def customer_frame(decisions: pd.DataFrame, positions: pd.DataFrame, plan: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per decision: KEYS, action, reasons, name, currency (the company's), exposure,
@@ -176,9 +232,7 @@ def customer_frame(decisions: pd.DataFrame, positions: pd.DataFrame, plan: pd.Da
         data[column] = pd.to_numeric(data[column], errors="coerce") if column in data else np.nan
     names = data["name"] if "name" in data else pd.Series("", index=data.index)
     if plan is not None and not plan.empty and "name" in plan.columns:  # the plan names whom it changes
-        from_plan = plan.drop_duplicates(KEYS).set_index(KEYS)["name"]
-        named = pd.MultiIndex.from_frame(data[KEYS]).map(lambda k: from_plan.get(k, ""))
-        names = names.where(names.fillna("").astype(str) != "", pd.Series(named, index=data.index))
+        names = names.where(names.fillna("").astype(str) != "", _first_per_key(plan, data, "name"))
     data["name"] = names.fillna("").astype(str)
     currency = data["company_currency"] if "company_currency" in data else pd.Series("", index=data.index)
     data["currency"] = currency.fillna("").astype(str)
@@ -200,16 +254,27 @@ def worklist(plan: pd.DataFrame, customers: pd.DataFrame, words: dict[str, str] 
     new = plan[plan["change"].isin(list(RESTRICTIONS))]
     if new.empty:
         return pd.DataFrame(columns=out_cols)
-    order = list(RESTRICTIONS)
-    per = new.groupby(KEYS, sort=False).agg(
-        restrictions=("change", lambda s: ", ".join(words[c] for c in order if c in set(s))),
-        orders=("order_id", lambda s: ", ".join(sorted({str(o) for o in s if not _missing(o) and str(o)}))),
-    ).reset_index()
+    per = new[KEYS].drop_duplicates().reset_index(drop=True)  # in the plan's order
+    customer = pd.MultiIndex.from_frame(per)
+    restrictions = np.full(len(per), "", dtype=object)
+    for change in RESTRICTIONS:  # most severe first
+        has = customer.isin(pd.MultiIndex.from_frame(new.loc[new["change"] == change, KEYS]))
+        restrictions = np.where(~has, restrictions,
+                                np.where(restrictions == "", words[change], restrictions + ", " + words[change]))
+    per["restrictions"] = restrictions
+    held = new[KEYS].assign(_order=_texts(new["order_id"]))
+    held = held[held["_order"] != ""].drop_duplicates().sort_values("_order", kind="stable")
+    held = held.merge(per[KEYS].assign(_row=np.arange(len(per))), on=KEYS)  # the customer's row in per
+    nth = held.groupby(KEYS, sort=False).cumcount().to_numpy()  # the order's place among the customer's
+    orders = np.full(len(per), "", dtype=object)
+    for k in range(int(nth.max()) + 1 if len(held) else 0):  # the first orders, the second ones, …
+        at, order = held["_row"].to_numpy()[nth == k], held["_order"].to_numpy()[nth == k]
+        orders[at] = order if k == 0 else orders[at] + ", " + order
+    per["orders"] = orders
     merged = per.merge(customers, on=KEYS, how="left")
     if "name" in new.columns:  # a customer the decisions do not show: the plan's own name
-        plan_names = new.drop_duplicates(KEYS).set_index(KEYS)["name"]
-        fallback = pd.MultiIndex.from_frame(merged[KEYS]).map(lambda k: plan_names.get(k, ""))
-        merged["name"] = merged["name"].where(merged["name"].fillna("") != "", pd.Series(fallback, index=merged.index))
+        merged["name"] = merged["name"].where(merged["name"].fillna("") != "",
+                                              _first_per_key(new, merged, "name").fillna(""))
     merged["name"] = merged["name"].fillna("").astype(str)
     merged["currency"] = merged["currency"].fillna("").astype(str)
     merged["reasons"] = merged["reasons"].fillna("").astype(str)
@@ -323,65 +388,84 @@ def currency_totals(customers: pd.DataFrame) -> list[dict]:
              "at_risk": money(r.at_risk, r.currency)} for r in table.itertuples()]
 
 
-def what_changed(previous: pd.DataFrame, decisions: pd.DataFrame, customers: pd.DataFrame) -> list[dict]:
-    """The decisions that differ from the compared run's, each difference in words."""
+def what_changed(previous: pd.DataFrame, decisions: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """The decisions that differ from the compared run's, each difference in words: one row per customer
+    with customer, company, change, before, now, why, exposure (the page's columns)."""
     labels = customers[KEYS + ["exposure", "name", "currency"]].rename(columns={"currency": "company_currency"})
     diff = diff_decisions(previous, decisions, labels).rows
-    info = customers.set_index(KEYS)
-    rows = []
-    for r in diff.itertuples(index=False):
-        was_decided, is_decided = not _missing(r.baseline_action), not _missing(r.candidate_action)
-        currency = _text(r.company_currency)
-        deltas = [d for d in str(r.changes).split(";") if d]
-        if not is_decided:
-            words = ["not decided by this run (no longer in the extract)"]
-        else:
-            if not was_decided:  # limits and rules have nothing to compare with
-                deltas = [d for d in deltas if d not in ("limit_cut", "limit_cut_less", "rules_changed")]
-            if len(deltas) > 1:  # other rules are said by the other changes and "why now"
-                deltas = [d for d in deltas if d != "rules_changed"]
-            words = [_delta_words(d, r, currency) for d in deltas]
-            if not was_decided:
-                words.insert(0, "new since that run")
-            if words == ["new since that run"] and r.candidate_action == "none":
-                continue  # a new customer with nothing to do is no change to act on
-        reasons = info["reasons"].get((r.company, r.customer_id), "") if is_decided and "reasons" in info else ""
-        rows.append({
-            "customer": customer_label(r.name, r.customer_id), "company": r.company,
-            "change": "; ".join(words),
-            "before": ACTION_WORDS.get(r.baseline_action, "—") if was_decided else "—",
-            "now": ACTION_WORDS.get(r.candidate_action, "—") if is_decided else "—",
-            "why": _text(reasons).replace(" | ", "; "), "exposure": money(r.exposure, currency),
-        })
-    return rows
+    was_decided, is_decided = diff["baseline_action"].notna(), diff["candidate_action"].notna()
+    currency = _texts(diff["company_currency"])
+    codes = ";" + diff["changes"].astype(str) + ";"
+    said = pd.DataFrame({d: codes.str.contains(f";{d};", regex=False) for d in DELTAS})
+    said.loc[~was_decided, ["limit_cut", "limit_cut_less", "rules_changed"]] = False  # nothing to compare with
+    said.loc[said.sum(axis=1) > 1, "rules_changed"] = False  # said by the other changes and "why now"
+    cut = "credit limit cut to " + _moneys(diff["candidate_new_credit_limit"], currency)
+    was = _moneys(diff["baseline_new_credit_limit"], currency)
+    cut = cut + (" (was " + was + ")").where(diff["baseline_new_credit_limit"].notna(), "")
+    rules = np.where(_texts(diff["candidate_rule_ids"]) != "", "other rules apply", "no rule applies any more")
+    words = {**{d: DELTA_WORDS.get(d, d.replace("_", " ")) for d in DELTAS}, "limit_cut": cut.to_numpy(),
+             "rules_changed": rules}
+    change = np.where(was_decided, "", "new since that run").astype(object)
+    for d in DELTAS:  # in the diff's order
+        change = np.where(~said[d], change, np.where(change == "", words[d], change + "; " + words[d]))
+    change = np.where(is_decided, change, "not decided by this run (no longer in the extract)")
+    nothing_to_do = ~was_decided & ~said.any(axis=1) & (diff["candidate_action"] == "none")  # a new customer, no change
+    reasons = (_first_per_key(customers, diff, "reasons") if "reasons" in customers
+               else pd.Series("", index=diff.index))
+    rows = pd.DataFrame({
+        "customer": _labels(diff["name"], diff["customer_id"]), "company": diff["company"], "change": change,
+        "before": diff["baseline_action"].map(ACTION_WORDS).where(was_decided).fillna("—"),
+        "now": diff["candidate_action"].map(ACTION_WORDS).where(is_decided).fillna("—"),
+        "why": _texts(reasons.where(is_decided, "")).str.replace(" | ", "; ", regex=False),
+        "exposure": _moneys(diff["exposure"], currency),
+    })
+    return rows[~(is_decided & nothing_to_do)].reset_index(drop=True)
 
 
-def _delta_words(delta: str, row, currency: str) -> str:  # noqa: ANN001 - a diff row
-    if delta == "limit_cut":
-        return (f"credit limit cut to {money(row.candidate_new_credit_limit, currency)}"
-                + (f" (was {money(row.baseline_new_credit_limit, currency)})"
-                   if not _missing(row.baseline_new_credit_limit) else ""))
-    if delta == "rules_changed":
-        return "other rules apply" if _text(row.candidate_rule_ids) else "no rule applies any more"
-    return DELTA_WORDS.get(delta, delta.replace("_", " "))
-
-
-def _change_rows(frame: pd.DataFrame, customers: pd.DataFrame) -> list[dict]:
-    """Plan or audit rows for the page: whom (name), what in words, why."""
+def _change_rows(frame: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """Plan or audit rows for the page: whom (name), what in words, why (customer, company, change,
+    rules, reason)."""
     if frame.empty:
-        return []
-    lookup = customers.drop_duplicates(KEYS).set_index(KEYS) if not customers.empty else None
-    rows = []
-    for r in frame.itertuples(index=False):
-        key = (r.company, r.customer_id)
-        known = lookup is not None and key in lookup.index
-        name = lookup.at[key, "name"] if known else _text(getattr(r, "name", ""))
-        currency = lookup.at[key, "currency"] if known else ""
-        rows.append({"customer": customer_label(name or _text(getattr(r, "name", "")), r.customer_id),
-                     "company": r.company,
-                     "change": change_words(r.change, r.order_id, r.before, r.after, currency),
-                     "rules": _text(r.rule_ids), "reason": _text(r.reason)})
-    return rows
+        return pd.DataFrame(columns=["customer", "company", "change", "rules", "reason"])
+    own = _texts(frame["name"]) if "name" in frame.columns else pd.Series("", index=frame.index, dtype=object)
+    name, currency = own, pd.Series("", index=frame.index, dtype=object)
+    if not customers.empty:  # the run's name and currency of the customers it decided
+        first = customers.drop_duplicates(KEYS)[[*KEYS, "name", "currency"]]
+        found = frame[KEYS].merge(first, on=KEYS, how="left", indicator=True).set_axis(frame.index)
+        known = found["_merge"] == "both"
+        name = found["name"].where(known & (found["name"] != ""), own)
+        currency = found["currency"].where(known, "")
+    return pd.DataFrame({"customer": _labels(name, frame["customer_id"]), "company": frame["company"],
+                         "change": _changes_in_words(frame, currency),
+                         "rules": _texts(frame["rule_ids"]), "reason": _texts(frame["reason"])})
+
+
+#: the long tables' rows (one per customer or change), filled by _html_rows: the template's markup for them
+_WORK_ROW = ('<tr><td class="n">{}</td><td class="customer">{}</td><td>{}</td>\n<td>{}</td><td>{}</td>'
+             '<td class="n overdue">{}</td><td class="n exposure">{}</td>\n<td class="n at-risk">{}</td>'
+             '<td>{}</td></tr>\n')
+_CHANGED_ROW = ('<tr><td>{}</td><td>{}</td><td>{}</td>\n<td>{}</td><td>{}</td><td>{}</td>'
+                '<td class="n">{}</td></tr>')
+_CHANGE_ROW = "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"
+_FIRED_ROW = ('<tr><td>{}</td><td>{}</td><td class="{}">{}</td>\n<td class="n">{}</td><td class="n">{}</td>'
+              "<td>{}</td><td>{}</td><td>{}</td></tr>")
+
+
+def _escaped(values: list) -> list:
+    """``markupsafe.escape`` of every value (what the template's autoescape does with ``{{ value }}``);
+    a column of plain strings escaped in one call."""
+    if values and set(map(type, values)) == {str}:
+        joined = "\x00".join(values)
+        if joined.count("\x00") == len(values) - 1:  # no value has the separator in it
+            return str(markupsafe.escape(joined)).split("\x00")
+    return list(map(markupsafe.escape, values))
+
+
+def _html_rows(row: str, *columns: pd.Series | range) -> markupsafe.Markup:
+    """Every row through ``row``'s ``{}`` slots, each value escaped as the template's autoescape does:
+    a table of 100k rows without a template loop."""
+    cells = [_escaped(c.tolist() if isinstance(c, pd.Series) else list(c)) for c in columns]
+    return markupsafe.Markup("".join(map(row.format, *cells)))
 
 
 _TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!doctype html>
@@ -407,13 +491,10 @@ The {{ plan|length }} planned change(s) below are what an apply would write.</p>
 <h2>Whom to call first</h2>
 <p>Customers this run {% if written %}newly blocked, whose orders it held, or put on prepayment{% else %}plans to block, to hold orders of, or to put on prepayment (not written){% endif %},
 by exposure at risk (overdue plus amount over the limit, in the company's currency), largest first.</p>
-{% if work|length == 0 %}<p id="worklist-empty">No customer is newly blocked, held or put on prepayment by this run.</p>
+{% if not work %}<p id="worklist-empty">No customer is newly blocked, held or put on prepayment by this run.</p>
 {% else %}<table id="worklist"><tr><th>#</th><th>customer</th><th>company</th><th>{% if written %}this run{% else %}planned{% endif %}</th><th>why</th>
 <th>overdue</th><th>exposure</th><th>at risk</th><th>held orders</th></tr>
-{% for r in work %}<tr><td class="n">{{ loop.index }}</td><td class="customer">{{ r.customer }}</td><td>{{ r.company }}</td>
-<td>{{ r.restrictions }}</td><td>{{ r.reasons }}</td><td class="n overdue">{{ r.overdue }}</td><td class="n exposure">{{ r.exposure }}</td>
-<td class="n at-risk">{{ r.at_risk }}</td><td>{{ r.orders }}</td></tr>
-{% endfor %}</table>{% endif %}
+{{ work }}</table>{% endif %}
 
 <h2>Summary</h2>
 <table id="summary"><tr><th>company</th><th>action</th><th>customers</th><th>exposure</th></tr>
@@ -438,25 +519,23 @@ by exposure at risk (overdue plus amount over the limit, in the company's curren
 {% elif previous_run is none %}<p id="compared">No earlier applied run of the same companies to compare with.</p>
 {% else %}<p id="compared">Compared with run <code>{{ previous_run.run_id }}</code> of {{ previous_run.as_of }}
 (mode {{ previous_run.mode }}, companies {{ previous_run.companies }}): the last applied run of the same companies.</p>
-{% if changed|length == 0 %}<p>No decision changed.</p>
+{% if not changed %}<p>No decision changed.</p>
 {% else %}<table id="changes"><tr><th>customer</th><th>company</th><th>what changed</th><th>before</th><th>now</th><th>why now</th><th>exposure</th></tr>
-{% for r in changed %}<tr><td>{{ r.customer }}</td><td>{{ r.company }}</td><td>{{ r.change }}</td>
-<td>{{ r.before }}</td><td>{{ r.now }}</td><td>{{ r.why }}</td><td class="n">{{ r.exposure }}</td></tr>{% endfor %}</table>{% endif %}{% endif %}
+{{ changed }}</table>{% endif %}{% endif %}
 
 {% if show_plan %}<h2>Planned changes (not written)</h2>
-{% if planned|length == 0 %}<p>None.</p>{% else %}
+{% if not planned %}<p>None.</p>{% else %}
 <table id="plan"><tr><th>customer</th><th>company</th><th>change</th><th>rules</th><th>why</th></tr>
-{% for r in planned %}<tr><td>{{ r.customer }}</td><td>{{ r.company }}</td><td>{{ r.change }}</td><td>{{ r.rules }}</td><td>{{ r.reason }}</td></tr>{% endfor %}</table>{% endif %}{% endif %}
+{{ planned }}</table>{% endif %}{% endif %}
 
 <h2>Changes written to the ERP</h2>
 {% if audit|length == 0 %}<p>None.</p>{% else %}
 <table id="audit"><tr><th>customer</th><th>company</th><th>change</th><th>rules</th><th>why</th></tr>
-{% for r in written_rows %}<tr><td>{{ r.customer }}</td><td>{{ r.company }}</td><td>{{ r.change }}</td><td>{{ r.rules }}</td><td>{{ r.reason }}</td></tr>{% endfor %}</table>{% endif %}
+{{ written_rows }}</table>{% endif %}
 
 <h2>Decisions with a rule</h2>
 <table id="decisions"><tr><th>company</th><th>customer</th><th>action</th><th>limit</th><th>new limit</th><th>grade</th><th>rules</th><th>reasons</th></tr>
-{% for r in fired %}<tr><td>{{ r.company }}</td><td>{{ r.customer }}</td><td class="{{ r.action }}">{{ r.action }}</td>
-<td class="n">{{ r.limit }}</td><td class="n">{{ r.new_limit }}</td><td>{{ r.grade }}</td><td>{{ r.rules }}</td><td>{{ r.reasons }}</td></tr>{% endfor %}</table>
+{{ fired }}</table>
 
 <h2>Validation</h2>
 <p id="quarantine-summary">{{ quarantine|length }} row(s) quarantined; {{ incomplete }} customer(s) marked data_incomplete
@@ -473,15 +552,32 @@ def render_report(data: RunReportData) -> str:
     customers = customer_frame(decisions, data.positions, data.plan)
     failed = run.get("status") not in ("succeeded", "running")
     written = run.get("mode") == "apply" and not failed
-    changed: list[dict] = []
+    changed = markupsafe.Markup("")
     if data.previous is not None and not decisions.empty:
-        changed = what_changed(data.previous, decisions, customers)
+        c = what_changed(data.previous, decisions, customers)
+        changed = _html_rows(_CHANGED_ROW, c["customer"], c["company"], c["change"], c["before"], c["now"],
+                             c["why"], c["exposure"])
     fired = customers.merge(decisions.drop(columns=["action", "reasons", "rule_ids", "name"], errors="ignore"), on=KEYS)
     fired = fired[fired["rule_ids"].fillna("") != ""]
     q = data.quarantine
     quarantine_counts = (q.groupby(["entity", "check"]).size().rename("rows").reset_index()
                          if not q.empty else pd.DataFrame(columns=["entity", "check", "rows"]))
     work = worklist(data.plan, customers, RESTRICTIONS if written else PLANNED_RESTRICTIONS)
+    work_rows = _html_rows(
+        _WORK_ROW, range(1, len(work) + 1), _labels(work["name"], work["customer_id"]), work["company"],
+        work["restrictions"], _texts(work["reasons"]).str.replace(" | ", "; ", regex=False),
+        _moneys(work["overdue_amount"], work["currency"]), _moneys(work["exposure"], work["currency"]),
+        _moneys(work["at_risk"], work["currency"]), work["orders"])
+    fired_rows = _html_rows(
+        _FIRED_ROW, fired["company"], _labels(fired["name"], fired["customer_id"]), fired["action"], fired["action"],
+        _moneys(fired["credit_limit"]), _moneys(fired["new_credit_limit"]), _texts(fired["risk_grade"]),
+        fired["rule_ids"], _texts(fired["reasons"]))
+    planned = markupsafe.Markup("")
+    if not written:  # the plan is shown only when it was not written
+        p = _change_rows(data.plan, customers)
+        planned = _html_rows(_CHANGE_ROW, p["customer"], p["company"], p["change"], p["rules"], p["reason"])
+    a = _change_rows(data.audit, customers)
+    written_rows = _html_rows(_CHANGE_ROW, a["customer"], a["company"], a["change"], a["rules"], a["reason"])
     top = top_exposure_chart(data.positions, decisions)
     compared = data.previous_run
     if data.previous is None:
@@ -493,10 +589,7 @@ def render_report(data: RunReportData) -> str:
         failed=failed,
         written=written,
         decisions=decisions,
-        work=[{"customer": customer_label(r.name, r.customer_id), "company": r.company,
-               "restrictions": r.restrictions, "reasons": _text(r.reasons).replace(" | ", "; "),
-               "overdue": money(r.overdue_amount, r.currency), "exposure": money(r.exposure, r.currency),
-               "at_risk": money(r.at_risk, r.currency), "orders": r.orders} for r in work.itertuples()],
+        work=work_rows,
         summary=_summary(customers),
         totals=currency_totals(customers),
         aging=aging_chart(data.positions),
@@ -505,14 +598,11 @@ def render_report(data: RunReportData) -> str:
         previous_run=compared,
         changed=changed,
         show_plan=not written,
-        planned=_change_rows(data.plan, customers),
+        planned=planned,
         audit=data.audit,
-        written_rows=_change_rows(data.audit, customers),
+        written_rows=written_rows,
         plan=data.plan,
-        fired=[{"company": r.company, "customer": customer_label(r.name, r.customer_id), "action": r.action,
-                "limit": money(r.credit_limit), "new_limit": money(r.new_credit_limit),
-                "grade": _text(r.risk_grade), "rules": r.rule_ids, "reasons": _text(r.reasons)}
-               for r in fired.itertuples()],
+        fired=fired_rows,
         quarantine=q,
         quarantine_counts=quarantine_counts.to_dict("records"),
         incomplete=int(decisions["data_incomplete"].astype(bool).sum()) if not decisions.empty else 0,

@@ -14,6 +14,7 @@ import pandas as pd
 from etl.report import (
     RunReportData,
     aging_chart,
+    change_words,
     load_report_data,
     render_report,
     top_exposure_chart,
@@ -289,3 +290,55 @@ def test_run_files_audit_and_simulate_name_the_customers(tmp_path, capsys, monke
     held = {r[1]: r[2] for r in rows if r[0] == "newly_held"}  # currency -> customers
     for code, n in diff[diff["changes"].str.contains("newly_held")].groupby("company_currency").size().items():
         assert held.get(code) == str(n), simulated.out
+
+
+def test_every_change_kind_in_words_as_change_words_says_it() -> None:
+    """The plan and audit tables say each change (built a column at a time) in the words of change_words."""
+    cases = [  # change, order, before, after, the words (in the customer's currency, EUR)
+        ("block", "", "false", "true", "block the customer"),
+        ("unblock", "", "true", "false", "lift the block"),
+        ("hold_order", "O-7", "false", "true", "hold order O-7"),
+        ("release_order", "O-8", "true", "false", "release order O-8"),
+        ("set_prepayment", "", "Net 30", "prepayment", "put on prepayment (terms were Net 30)"),
+        ("set_prepayment", "", None, "prepayment", "put on prepayment"),
+        ("unset_prepayment", "", "prepayment", "Net 14", "end prepayment, terms back to Net 14"),
+        ("unset_prepayment", "", "prepayment", "", "end prepayment"),
+        ("set_limit", "", "1234567.891", "7500", "credit limit 1,234,567.89 EUR → 7,500.00 EUR"),
+        ("set_limit", "", None, "2500.5", "credit limit none → 2,500.50 EUR"),
+        ("set_limit", "", "n/a", "-10", "credit limit none → -10.00 EUR"),
+        ("some_new_change", "", "", "", "some new change"),
+    ]
+    plan = pd.DataFrame([{"company": "DE01", "customer_id": "D3", "change": c, "order_id": o, "before": b, "after": a,
+                          "rule_ids": "r", "reason": "because", "name": "Gamma AG"} for c, o, b, a, _ in cases])
+    for mode, table in (("dry-run", "plan"), ("apply", "audit")):
+        page = render_report(_data(run=_run(mode=mode), plan=plan, audit=plan.drop(columns="name")))
+        _, *rows = _table(page, table)
+        assert [r[2] for r in rows] == [words for *_, words in cases], table
+        assert [r[2] for r in rows] == [change_words(c, o, b, a, "EUR") for c, o, b, a, _ in cases], table
+        assert all(r[0] == "Gamma AG (D3)" for r in rows)
+    # a customer the run did not decide: the plan's own name, amounts without a currency
+    other = plan.assign(customer_id="X9", name="Omega Ltd")
+    _, *rows = _table(render_report(_data(run=_run(mode="dry-run"), plan=other)), "plan")
+    assert [r[2] for r in rows] == [change_words(c, o, b, a) for c, o, b, a, _ in cases]
+    assert rows[8][2] == "credit limit 1,234,567.89 → 7,500.00" and all(r[0] == "Omega Ltd (X9)" for r in rows)
+
+
+def test_what_changed_says_every_difference_in_words() -> None:
+    """Each kind of difference from the compared run, in words (said a column at a time)."""
+    previous = _decisions("run-a", {"D1": "none", "D2": "block", "D3": "none", "U1": "hold"})
+    previous.loc[previous["customer_id"] == "D3", "new_credit_limit"] = 9000.0  # cut again tonight: to 7,500
+    previous = previous[previous["customer_id"] != "U2"]  # new since that run, nothing to do: not listed
+    previous = pd.concat([previous, previous.iloc[[0]].assign(customer_id="D9")])  # no longer decided
+    page = render_report(_data(previous=previous, previous_run={"run_id": "run-a", "as_of": dt.date(2027, 1, 19),
+                                                                "mode": "apply", "companies": "DE01,US01"}))
+    header, *rows = _table(page, "changes")
+    by = {h: i for i, h in enumerate(header)}
+    said = {r[by["customer"]]: (r[by["what changed"]], r[by["before"]], r[by["now"]]) for r in rows}
+    assert said == {
+        "Alpha GmbH (D1)": ("blocked; orders held", "no action", "block"),
+        "Beta KG (D2)": ("block lifted", "block", "hold orders"),
+        "Gamma AG (D3)": ("credit limit cut to 7,500.00 EUR (was 9,000.00 EUR)", "no action", "limit cut"),
+        "Acme Inc (U1)": ("order hold lifted; put on prepayment", "hold orders", "prepayment"),
+        "D9": ("not decided by this run (no longer in the extract)", "no action", "—"),
+    }
+    assert rows[[r[by["customer"]] for r in rows].index("Alpha GmbH (D1)")][by["exposure"]] == "9,000.00 EUR"
