@@ -83,24 +83,8 @@ TARGET_TOTAL_S, TARGET_PEAK_MB = 600.0, 8192.0
 
 # ---------------------------------------------------------------------------- measurement
 
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _reset_peak() -> None:
-    """Trim freed heap (RSS = what is live), then reset VmHWM to the current RSS."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
+# the process's RSS figures, as the positions benchmark reads and resets them
+from positions_bench import _reset_peak, _status_kb  # noqa: E402
 
 
 class Timer:
