@@ -383,3 +383,19 @@ def test_analytics_are_off_before_gx_is_imported() -> None:
     assert re.search(r'^os\.environ\["GX_ANALYTICS_ENABLED"\] = "false"$', source, re.M)
     setting = source.index('os.environ["GX_ANALYTICS_ENABLED"]')
     assert source[:setting].count("\n") + 1 < first_gx
+
+
+def test_suites_run_on_arrow_strings_only_where_a_column_holds_only_strings() -> None:
+    from validation.gx_suites import arrow_strings
+
+    frame = valid("customers").assign(segment=None)
+    frame.loc[frame.index[0], "name"] = 42  # a driver's number in a text column: left as it is
+    converted = arrow_strings(frame)
+    assert str(converted["company"].dtype) == "string" and str(converted["currency"].dtype) == "string"
+    assert converted["name"].dtype == object and converted["segment"].dtype == object
+    assert converted["credit_limit"].dtype == frame["credit_limit"].dtype
+    # nulls and bad codes in a converted column are judged as before
+    bad = valid("customers")
+    bad.loc[bad.index[0], "currency"] = "euro"
+    result = run_suite("customers", bad)
+    assert result.failed == ["expect_column_values_to_match_regex(currency)"] and result.unexpected_rows == 1

@@ -329,11 +329,25 @@ def _add_docs_site(context: AbstractDataContext, folder: Path) -> str:
     return site
 
 
+def arrow_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its all-string object columns as Arrow-backed strings (``string[pyarrow]``).
+
+    GX's pandas metrics test nulls and patterns column by column; on object columns pandas does
+    that one Python object at a time, on Arrow strings from the validity bitmap and with Arrow's
+    regex kernels: the same results (and data docs) in about half the time. Columns holding
+    anything but strings (nulls aside) are left as they are.
+    """
+    text = {name: "string[pyarrow]" for name in frame.columns
+            if frame[name].dtype == object and pd.api.types.infer_dtype(frame[name], skipna=True) == "string"}
+    return frame.astype(text) if text else frame
+
+
 def run_suite(entity: str, frame: pd.DataFrame, docs_dir: Path | None = None) -> GxResult:
     """Validate one entity's frame against its suite in a fresh ephemeral GX context.
 
     With ``docs_dir``, a local data docs site is built (or added to) at ``docs_dir / entity``.
     """
+    frame = arrow_strings(frame)
     suite = suite_for(entity)
     context = gx.get_context(mode="ephemeral")
     # GX 1.x draws a tqdm "Calculating Metrics" bar per validation unless told not to
