@@ -174,7 +174,7 @@ def raw_text(values: pd.Series) -> pd.Series:
 
 def _case_values(raw: pd.DataFrame, cases: pd.DataFrame) -> np.ndarray:
     """The raw cell behind each pandera failure case (row-level checks name no cell: empty)."""
-    values = cases["failure_case"].astype(str).to_numpy(dtype=object)
+    values = cases["failure_case"].astype(str).to_numpy(dtype=object, copy=True)  # written below
     index = cases["index"].astype("int64").to_numpy()
     column = cases["column"].to_numpy(dtype=object)
     cell = cases["check"].str.contains(":", regex=False).to_numpy()

@@ -60,7 +60,7 @@ def dumps(obj: Any) -> str:
 def _numbers(values: pd.Series) -> np.ndarray:
     """Vectorised ``number``: shortest round-trip text, a fraction before any exponent."""
     floats = values.astype("float64")
-    text = floats.astype(str).to_numpy(dtype=object)  # str(float) == repr: shortest round trip
+    text = floats.astype(str).to_numpy(dtype=object, copy=True)  # str(float) == repr: shortest round trip
     # Python writes an exponent only below 1e-4 or from 1e16 up; fix just those few
     magnitude = np.abs(floats.to_numpy())
     odd = ((magnitude < 1e-4) & (magnitude != 0)) | (magnitude >= 1e16)
