@@ -144,9 +144,6 @@ class OdooTables:
     def __getitem__(self, name: str) -> Table:
         return getattr(self, name)
 
-    def has(self, name: str) -> bool:
-        return name in self.metadata.tables
-
 
 @cache
 def tables(version: int, custom_fields: bool = True) -> OdooTables:
@@ -169,9 +166,3 @@ def create_schema(url: str, version: int = 18, *, foreign_keys: bool = False) ->
                                   "(fields_id, COALESCE(company_id, 0), COALESCE(res_id, ''))"))
     finally:
         engine.dispose()
-
-
-def add_custom_fields(conn) -> None:
-    """Add x_credit_hold / x_credit_hold_reason to sale_order if missing (idempotent)."""
-    for ddl in SETUP_DDL:
-        conn.execute(text(ddl))
