@@ -140,30 +140,12 @@ def _thousands(value: float, _pos: object = None) -> str:
 
 
 def change_words(change: str, order_id: object, before: object, after: object, currency: str = "") -> str:
-    """One planned or written ERP change (etl.plan.CHANGES) in words."""
-    order = _text(order_id)
-    if change == "block":
-        return "block the customer"
-    if change == "unblock":
-        return "lift the block"
-    if change == "hold_order":
-        return f"hold order {order}"
-    if change == "release_order":
-        return f"release order {order}"
-    if change == "set_prepayment":
-        was = _text(before)
-        return "put on prepayment" + (f" (terms were {was})" if was else "")
-    if change == "unset_prepayment":
-        back = _text(after)
-        return "end prepayment" + (f", terms back to {back}" if back else "")
-    if change == "set_limit":
-        old = pd.to_numeric(pd.Series([before]), errors="coerce").iloc[0]
-        new = pd.to_numeric(pd.Series([after]), errors="coerce").iloc[0]
-        return f"credit limit {money(old, currency) or 'none'} → {money(new, currency)}"
-    return change.replace("_", " ")
+    """One planned or written ERP change (etl.plan.CHANGES) in words: :func:`_changes_in_words` of one row."""
+    row = pd.DataFrame({"change": [change], "order_id": [order_id], "before": [before], "after": [after]})
+    return _changes_in_words(row, pd.Series([currency])).iloc[0]
 
 
-# --- the same, a column at a time (the report lists up to every customer: no Python call per row) ---
+# --- a column at a time (the report lists up to every customer: no Python call per row) ---
 def _texts(values: pd.Series) -> pd.Series:
     """``_text`` of every value: '' where missing, else ``str(value)``."""
     values = values.astype(object)
@@ -186,7 +168,7 @@ def _moneys(amounts: pd.Series, currencies: pd.Series | None = None) -> pd.Serie
 
 
 def _changes_in_words(frame: pd.DataFrame, currencies: pd.Series) -> pd.Series:
-    """``change_words`` of every plan or audit row (columns change, order_id, before, after)."""
+    """Every plan or audit row (columns change, order_id, before, after) in words, in ``currencies``."""
     change = frame["change"]
     words = _texts(change).str.replace("_", " ", regex=False)
     words[change == "block"] = "block the customer"
