@@ -41,6 +41,7 @@ from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from validation.contracts import ENTITIES  # noqa: E402
+from validation.numbers import only_strings  # noqa: E402
 
 if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
@@ -337,8 +338,7 @@ def arrow_strings(frame: pd.DataFrame) -> pd.DataFrame:
     regex kernels: the same results (and data docs) in about half the time. Columns holding
     anything but strings (nulls aside) are left as they are.
     """
-    text = {name: "string[pyarrow]" for name in frame.columns
-            if frame[name].dtype == object and pd.api.types.infer_dtype(frame[name], skipna=True) == "string"}
+    text = {name: "string[pyarrow]" for name in frame.columns if only_strings(frame[name])}
     return frame.astype(text) if text else frame
 
 

@@ -25,6 +25,12 @@ INTEGER = r"[+-]?[0-9]+"
 AMBIGUOUS_LIMIT = r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}"
 
 
+def only_strings(values: pd.Series) -> bool:
+    """Whether an object column holds strings only (nulls aside), by pandas' C type inference:
+    no Python call per cell."""
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string"
+
+
 def text_cells(values: pd.Series) -> pd.Series:
     """Mask of the cells that are text (the others, numbers or nulls, are left to the contract)."""
     if isinstance(values.dtype, pd.StringDtype):

@@ -31,7 +31,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from validation.contracts import ENTITIES, FRAME_CHECK_COLUMNS, ISO_CHECK_NAMES, LIMIT_COLUMNS
-from validation.numbers import parse_number_text
+from validation.numbers import only_strings, parse_number_text
 
 #: one row per rejected source row and failed check. ``customer_id`` (an addition to SPEC §3's
 #: entity/company/key/check/value) names the customer the row belongs to, so the customer can
@@ -241,8 +241,7 @@ def _already_text(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pa.DataFra
     still run. Any other content (numbers, mixed) keeps the type and is coerced as before.
     """
     text = {name: {"dtype": None} for name, column in schema.columns.items()
-            if str(column.dtype) == "str" and name in frame
-            and pd.api.types.infer_dtype(frame[name], skipna=True) == "string"}
+            if str(column.dtype) == "str" and name in frame and only_strings(frame[name])}
     return schema.update_columns(text) if text else schema
 
 
