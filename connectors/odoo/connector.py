@@ -25,8 +25,6 @@ OPTIONS = {
     "require_addon": "refuse apply unless the addon creditctl_credit_control is installed (default true); "
                      "false accepts that Odoo enforces only the limits and payment terms",
 }
-#: the columns setup adds to sale_order when the addon has not (yet) declared them
-HOLD_FIELDS = tuple(HOLD_COLUMNS)
 #: apply's refusal without the addon: the holds and blocks would be written but not enforced (SPEC §6.3)
 WHY_INERT = ("the holds and blocks would be inert (Odoo's ORM does not know x_credit_hold and sale_warn=block "
              "acts only in the order form)")
@@ -152,8 +150,8 @@ def addon_state(conn: Connection, t: OdooTables) -> str | None:
 
 def missing_hold_fields(conn: Connection) -> list[str]:
     """The sale_order hold columns that do not exist (information_schema: any user may read it)."""
-    found = read.existing_columns(conn, "sale_order", HOLD_FIELDS)
-    return [c for c in HOLD_FIELDS if c not in found]
+    found = read.existing_columns(conn, "sale_order", list(HOLD_COLUMNS))
+    return [c for c in HOLD_COLUMNS if c not in found]
 
 
 def add_hold_fields(database: OdooConnector) -> list[str]:
