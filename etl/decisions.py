@@ -10,6 +10,7 @@ import pandas as pd
 
 from etl.positions import with_credit_limit
 from etl.rules import RuleSet, evaluate_rules
+from etl.rules.evaluate import key_order
 
 #: SPEC §6.1 decision record; `evaluate` writes these without run_id
 DECISION_COLUMNS = [
@@ -57,6 +58,95 @@ def _reduced_limits(limit: np.ndarray, base: np.ndarray, by_percent: np.ndarray,
     return out
 
 
+def _joined(row: np.ndarray, rule: np.ndarray, n: int, ids: np.ndarray, reasons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, its fired rule ids joined by ';' and reasons by ' | ', in rule-file order ('' for none).
+
+    Customers share a few combinations of fired rules: each combination's text is built once
+    (a Python join per customer was most of ``decide``'s time).
+    """
+    id_text = np.full(n, "", dtype=object)
+    reason_text = np.full(n, "", dtype=object)
+    if not len(row):
+        return id_text, reason_text
+    rows, group = np.unique(row, return_inverse=True)
+    fired = np.zeros((len(rows), len(ids)), dtype=bool)
+    fired[group.ravel(), rule] = True
+    packed = np.ascontiguousarray(np.packbits(fired, axis=1))
+    _, first, which = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(),
+                                return_index=True, return_inverse=True)
+    combo_ids = np.array([";".join(ids[fired[k]]) for k in first], dtype=object)
+    combo_reasons = np.array([" | ".join(reasons[fired[k]]) for k in first], dtype=object)
+    id_text[rows] = combo_ids[which.ravel()]
+    reason_text[rows] = combo_reasons[which.ravel()]
+    return id_text, reason_text
+
+
+def _fired_rows(positions: pd.DataFrame, fired: pd.DataFrame) -> np.ndarray:
+    """The row of ``positions`` each fired rule belongs to (-1: a customer not in positions)."""
+    if fired.empty:
+        return np.zeros(0, dtype=np.int64)
+    index = pd.MultiIndex.from_frame(positions[_KEYS].reset_index(drop=True))
+    if not index.is_unique:
+        raise ValueError("positions list a customer more than once")
+    return index.get_indexer(pd.MultiIndex.from_frame(fired[_KEYS].reset_index(drop=True)))
+
+
+def _decide_rows(positions: pd.DataFrame, fired: pd.DataFrame, ruleset: RuleSet,
+                 fired_rows: np.ndarray | None = None) -> pd.DataFrame:
+    """:func:`decide`, one row per row of ``positions`` in their order; ``fired_rows`` (RuleResult's)
+    spares looking up each fired rule's customer."""
+    rules = ruleset.rules
+    out = positions[_KEYS].reset_index(drop=True)
+    limit = (pd.to_numeric(positions["credit_limit"]).to_numpy(dtype="float64")
+             if "credit_limit" in positions else np.full(len(out), np.nan))
+    base_limit = (pd.to_numeric(positions["base_credit_limit"]).to_numpy(dtype="float64")
+                  if "base_credit_limit" in positions else limit)
+    rule = pd.Index([r.id for r in rules]).get_indexer(fired["rule_id"])
+    if (rule < 0).any():
+        unknown = set(fired["rule_id"].to_numpy()[rule < 0])
+        raise ValueError(f"fired rule ids not in the rule set: {', '.join(sorted(map(str, unknown)))}")
+    row = _fired_rows(positions, fired) if fired_rows is None else np.asarray(fired_rows, dtype=np.int64)
+    row, rule = row[row >= 0], rule[row >= 0]  # customers not in positions get no decision
+    if len(np.unique(row * len(rules) + rule)) < len(row):
+        raise ValueError("fired lists a rule more than once for a customer")
+
+    action = np.array([r.action for r in rules], dtype=object)
+    pct = np.array([np.nan if r.reduce_by_percent is None else float(r.reduce_by_percent) for r in rules])
+    to = np.array([np.nan if r.reduce_to is None else float(r.reduce_to) for r in rules])
+    n = len(out)
+    rank = np.full(n, len(ACTIONS) - 1, dtype=np.int64)
+    np.minimum.at(rank, row, np.array([ACTIONS.index(a) for a in action], dtype=np.int64)[rule])
+    flags = {"block": action == "block", "hold": np.isin(action, ["block", "hold"]),  # block implies hold
+             "require_prepayment": action == "require_prepayment", "_reduced": action == "reduce_limit"}
+    for name, of_rule in flags.items():
+        flag = np.zeros(n, dtype=bool)
+        flag[row[of_rule[rule]]] = True
+        flags[name] = flag
+    lowest = np.full(n, np.nan)  # fmin skips NaN: the lowest resulting limit
+    np.fmin.at(lowest, row, _reduced_limits(limit[row], base_limit[row], pct[rule], to[rule]))
+
+    out["action"] = np.array(ACTIONS, dtype=object)[rank]
+    out["block"], out["hold"], out["require_prepayment"] = flags["block"], flags["hold"], flags["require_prepayment"]
+    out["credit_limit"] = limit
+    reduced = flags["_reduced"]
+    new_limit = limit.copy()
+    # the lowest of credit_limit and the reductions' limits; NaN reductions leave the limit as it is
+    new_limit[reduced] = np.fmin(_cents(limit[reduced]), lowest[reduced]) / 100.0
+    out["new_credit_limit"] = new_limit
+    out["rule_ids"], out["reasons"] = _joined(row, rule, n, np.array([r.id for r in rules], dtype=object),
+                                              np.array([r.reason for r in rules], dtype=object))
+    grade = positions["risk_grade"].to_numpy(dtype=object) if "risk_grade" in positions else np.full(n, None)
+    out["risk_grade"] = np.where(pd.isna(grade), None, grade)
+    if "data_incomplete" in positions:
+        incomplete = positions["data_incomplete"]
+        out["data_incomplete"] = np.where(incomplete.notna().to_numpy(), incomplete.to_numpy(dtype=object),
+                                          False).astype(bool)
+    else:
+        out["data_incomplete"] = False
+    out["ruleset_sha256"] = ruleset.sha256
+    return out[[c for c in DECISION_COLUMNS if c != "run_id"]]
+
+
 def decide(positions: pd.DataFrame, fired: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     """One decision per customer of ``positions`` (RuleResult.positions), sorted by company, customer_id.
 
@@ -65,69 +155,8 @@ def decide(positions: pd.DataFrame, fired: pd.DataFrame, ruleset: RuleSet) -> pd
     the ERP's limit when the column is absent); ``action`` is the most restrictive fired.
     One evaluation only: :func:`evaluate_decisions` iterates it to the fixed point.
     """
-    base = positions[_KEYS].copy()
-    base["credit_limit"] = (pd.to_numeric(positions["credit_limit"]).astype("float64")
-                            if "credit_limit" in positions else np.nan)
-    base["base_credit_limit"] = (pd.to_numeric(positions["base_credit_limit"]).astype("float64")
-                                 if "base_credit_limit" in positions else base["credit_limit"])
-    base["risk_grade"] = positions["risk_grade"] if "risk_grade" in positions else None
-    if "data_incomplete" in positions:
-        flags = positions["data_incomplete"]
-        base["data_incomplete"] = np.where(flags.notna().to_numpy(), flags.to_numpy(dtype=object), False).astype(bool)
-    else:
-        base["data_incomplete"] = False
-    base = base.reset_index(drop=True)
-
-    meta = pd.DataFrame({
-        "rule_id": [r.id for r in ruleset.rules],
-        "_order": np.arange(len(ruleset.rules), dtype=np.int64),
-        "_action": [r.action for r in ruleset.rules],
-        "_pct": [np.nan if r.reduce_by_percent is None else float(r.reduce_by_percent) for r in ruleset.rules],
-        "_to": [np.nan if r.reduce_to is None else float(r.reduce_to) for r in ruleset.rules],
-        "_reason": [r.reason for r in ruleset.rules],
-    })
-    hits = fired[[*_KEYS, "rule_id"]].merge(meta, on="rule_id", how="inner", validate="many_to_one")
-    unknown = set(fired["rule_id"]) - set(meta["rule_id"])
-    if unknown:
-        raise ValueError(f"fired rule ids not in the rule set: {', '.join(sorted(map(str, unknown)))}")
-    hits = hits.merge(base[[*_KEYS, "credit_limit", "base_credit_limit"]], on=_KEYS, how="inner")
-    hits = hits.sort_values([*_KEYS, "_order"], kind="stable")
-    hits["_new_cents"] = _reduced_limits(hits["credit_limit"].to_numpy(), hits["base_credit_limit"].to_numpy(),
-                                         hits["_pct"].to_numpy(), hits["_to"].to_numpy())
-    hits["_rank"] = hits["_action"].map({a: i for i, a in enumerate(ACTIONS)}).astype(np.int64)
-    hits["block"] = hits["_action"].eq("block")
-    hits["hold"] = hits["_action"].isin(["block", "hold"])  # block implies hold
-    hits["require_prepayment"] = hits["_action"].eq("require_prepayment")
-    hits["_reduced"] = hits["_action"].eq("reduce_limit")
-    grouped = hits.groupby(_KEYS, sort=False)
-    summary = grouped.agg(
-        _rank=("_rank", "min"),
-        block=("block", "any"),
-        hold=("hold", "any"),
-        require_prepayment=("require_prepayment", "any"),
-        _reduced=("_reduced", "any"),
-        _new_cents=("_new_cents", "min"),  # skips NaN: the lowest resulting limit
-        rule_ids=("rule_id", ";".join),  # hits are in rule-file order within a customer
-        reasons=("_reason", " | ".join),
-    ).reset_index()
-
-    out = base.merge(summary, on=_KEYS, how="left")
-    rank = out["_rank"].fillna(len(ACTIONS) - 1).astype(np.int64)
-    out["action"] = np.array(ACTIONS, dtype=object)[rank.to_numpy()]
-    for flag in ("block", "hold", "require_prepayment", "_reduced"):
-        out[flag] = out[flag].astype("boolean").fillna(False).astype(bool)
-    reduced = out["_reduced"].to_numpy()
-    new_limit = out["credit_limit"].to_numpy(dtype="float64").copy()
-    # the lowest of credit_limit and the reductions' limits; NaN reductions leave the limit as it is
-    new_cents = np.fmin(_cents(new_limit[reduced]), out["_new_cents"].to_numpy(dtype="float64")[reduced])
-    new_limit[reduced] = new_cents / 100.0
-    out["new_credit_limit"] = new_limit
-    out["rule_ids"] = out["rule_ids"].fillna("").astype(object)
-    out["reasons"] = out["reasons"].fillna("").astype(object)
-    out["risk_grade"] = out["risk_grade"].astype(object).where(out["risk_grade"].notna(), None)
-    out["ruleset_sha256"] = ruleset.sha256
-    out = out.sort_values(_KEYS, kind="stable", ignore_index=True)
-    return out[[c for c in DECISION_COLUMNS if c != "run_id"]]
+    out = _decide_rows(positions, fired, ruleset)
+    return out.iloc[key_order(out)].reset_index(drop=True)
 
 
 #: evaluations per customer before the fixed point is given up (the limit falls through at most
@@ -140,12 +169,6 @@ def _fell(decisions: pd.DataFrame) -> np.ndarray:
     """Customers whose new limit is below the limit they were evaluated with (to the cent)."""
     new, limit = decisions["new_credit_limit"], decisions["credit_limit"]
     return (new.notna() & (limit.isna() | (new < limit - _CENT))).to_numpy()
-
-
-def _replace(frame: pd.DataFrame, rows: pd.DataFrame, keys: pd.MultiIndex) -> pd.DataFrame:
-    """``frame`` without the rows of ``keys`` (company, customer_id), plus ``rows``."""
-    mine = pd.MultiIndex.from_frame(frame[_KEYS]).isin(keys)
-    return pd.concat([frame[~mine], rows], ignore_index=True)
 
 
 def evaluate_decisions(positions: pd.DataFrame, ruleset: RuleSet,
@@ -163,32 +186,44 @@ def evaluate_decisions(positions: pd.DataFrame, ruleset: RuleSet,
     current = positions.reset_index(drop=True)
     if "base_credit_limit" not in current:
         current = current.assign(base_credit_limit=current["credit_limit"] if "credit_limit" in current else np.nan)
-    current = current.assign(_row=np.arange(len(current)))
+    # each evaluation's results, with the rows of ``current`` they are about; a later one wins
+    rows = np.arange(len(current))
     result = evaluate_rules(ruleset, current, as_of)
-    scored, fired = result.positions, result.fired
-    decisions = decide(scored, fired, ruleset)
-    latest = decisions
+    latest = _decide_rows(result.positions, result.fired, ruleset, result.fired_rows)
+    evaluations = [(rows, result, latest)]
     for _ in range(MAX_EVALUATIONS):
         fell = _fell(latest)
         if not fell.any():
             break
-        again = current.merge(latest.loc[fell, [*_KEYS, "new_credit_limit"]], on=_KEYS, how="inner")
-        again = with_credit_limit(again.drop(columns="new_credit_limit"), again["new_credit_limit"].to_numpy())
+        rows = rows[fell]
+        again = with_credit_limit(current.iloc[rows].reset_index(drop=True), latest["new_credit_limit"].to_numpy()[fell])
         result = evaluate_rules(ruleset, again, as_of)
-        latest = decide(result.positions, result.fired, ruleset)
-        keys = pd.MultiIndex.from_frame(latest[_KEYS])
-        scored = _replace(scored, result.positions, keys)
-        fired = _replace(fired, result.fired, keys)
-        decisions = _replace(decisions, latest, keys)
+        latest = _decide_rows(result.positions, result.fired, ruleset, result.fired_rows)
+        evaluations.append((rows, result, latest))
     else:
         raise RuntimeError(f"credit limits still falling after {MAX_EVALUATIONS} evaluations "
                            f"({int(_fell(latest).sum())} customer(s)); check the rule set's reduce_limit rules")
-    scored = scored.sort_values("_row", kind="stable").drop(columns="_row").reset_index(drop=True)
-    order = {r.id: k for k, r in enumerate(ruleset.rules)}
-    fired = (fired.assign(_o=fired["rule_id"].map(order))
-             .sort_values([*_KEYS, "_o"], kind="stable").drop(columns="_o").reset_index(drop=True))
-    erp = current[_KEYS + ["credit_limit"]].rename(columns={"credit_limit": "_erp"})
-    decisions = decisions.merge(erp, on=_KEYS, how="left", validate="one_to_one")
-    decisions["credit_limit"] = pd.to_numeric(decisions["_erp"]).astype("float64")
-    decisions = decisions.drop(columns="_erp").sort_values(_KEYS, kind="stable", ignore_index=True)
+    last = np.zeros(len(current), dtype=np.int64)  # the evaluation each row's results come from
+    for k, (at, _, _) in enumerate(evaluations):
+        last[at] = k
+    scored_parts, fired_parts, decision_parts, order_parts, fired_of = [], [], [], [], []
+    for k, (at, res, dec) in enumerate(evaluations):
+        mine = last[at] == k
+        scored_parts.append(res.positions[mine])
+        decision_parts.append(dec[mine])
+        order_parts.append(at[mine])
+        kept = mine[res.fired_rows]
+        fired_parts.append(res.fired[kept])
+        fired_of.append(at[res.fired_rows[kept]])
+    by_row = np.argsort(np.concatenate(order_parts), kind="stable")  # back to the rows of current
+    scored = pd.concat(scored_parts, ignore_index=True).iloc[by_row].reset_index(drop=True)
+    decisions = pd.concat(decision_parts, ignore_index=True).iloc[by_row].reset_index(drop=True)
+    fired = pd.concat(fired_parts, ignore_index=True)
+    rank = np.empty(len(current), dtype=np.int64)
+    rank[key_order(current)] = np.arange(len(current))
+    rule_order = pd.Index([r.id for r in ruleset.rules]).get_indexer(fired["rule_id"])
+    fired = fired.iloc[np.lexsort((rule_order, rank[np.concatenate(fired_of)]))].reset_index(drop=True)
+    decisions["credit_limit"] = pd.to_numeric(current["credit_limit"]).to_numpy(dtype="float64") \
+        if "credit_limit" in current else np.nan  # the ERP's limit, not the last evaluation's
+    decisions = decisions.iloc[key_order(decisions)].reset_index(drop=True)
     return scored, fired, decisions[[c for c in DECISION_COLUMNS if c != "run_id"]]
