@@ -51,10 +51,11 @@ from sqlalchemy import (
     delete,
     false,
     insert,
+    literal,
     select,
     update,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
@@ -225,6 +226,33 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Insert ``frame``'s rows (columns named like ``table``'s; NaN/None = NULL) through the driver's
+    executemany. SQLAlchemy's per-row parameter handling cost more than the database itself
+    (100k decisions into SQLite: 3.5 s against 1 s); the columns' own bind processors still apply."""
+    if frame.empty:
+        return
+    dialect = conn.dialect
+    if dialect.paramstyle not in ("qmark", "format", "pyformat"):  # pragma: no cover - no such driver here
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        conn.execute(insert(table), records)
+        return
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series.dtype, pd.DatetimeTZDtype) or series.dtype.kind == "M":  # drivers know datetime
+            values = [None if pd.isna(v) else v.to_pydatetime() for v in series]
+        else:
+            values = series.astype(object).where(series.notna(), None).tolist()
+        process = table.c[name].type.bind_processor(dialect)
+        columns.append([process(v) for v in values] if process is not None else values)
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+           f"({', '.join(quote(c) for c in frame.columns)}) VALUES ({', '.join([mark] * len(frame.columns))})")
+    conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
 class StateStore:
     """Runs, decisions and audit rows. Audit rows are only ever inserted."""
 
@@ -292,10 +320,8 @@ class StateStore:
     # decisions ----------------------------------------------------------------------------
     def save_decisions(self, run_id: str, frame: pd.DataFrame) -> None:
         cols = [c.name for c in decisions.columns if c.name != "run_id"]
-        records = frame[cols].astype(object).where(frame[cols].notna(), None).to_dict("records")
         with self.engine.begin() as conn:
-            if records:
-                conn.execute(insert(decisions), [{"run_id": run_id, **r} for r in records])
+            _insert_frame(conn, decisions, frame[cols].assign(run_id=run_id))
 
     def decisions(self, run_id: str) -> pd.DataFrame:
         with self.engine.connect() as conn:
@@ -307,27 +333,21 @@ class StateStore:
         """Record applied changes (PLAN_COLUMNS rows); one audit row per ERP change."""
         if changes.empty:
             return 0
-        now = _now()
-        cols = ["company", "customer_id", "change", "order_id", "before", "after", "rule_ids", "reason"]
-        records = changes[cols].fillna("").astype(str).to_dict("records")
+        rows = changes[_PLAN_COLS].fillna("").astype(str).assign(
+            run_id=run_id, applied_at=_now(), ruleset_sha256=ruleset_sha256)
         with self.engine.begin() as conn:
-            conn.execute(insert(audit), [
-                {"run_id": run_id, "applied_at": now, "ruleset_sha256": ruleset_sha256, **r} for r in records
-            ])
-        return len(records)
+            _insert_frame(conn, audit, rows)
+        return len(rows)
 
     # journal (write-ahead log of the writeback) --------------------------------------------
     def journal_write(self, run_id: str, company: str, changes: pd.DataFrame, ruleset_sha256: str) -> None:
         """Record one company's plan rows as ``pending`` BEFORE they are applied to the ERP."""
         if changes.empty:
             return
-        now = _now()
-        records = changes[_PLAN_COLS].fillna("").astype(str).to_dict("records")
+        rows = changes[_PLAN_COLS].fillna("").astype(str).assign(
+            run_id=run_id, company=company, ruleset_sha256=ruleset_sha256, status="pending", written_at=_now())
         with self.engine.begin() as conn:
-            conn.execute(insert(journal), [
-                {**r, "run_id": run_id, "company": company, "ruleset_sha256": ruleset_sha256,
-                 "status": "pending", "written_at": now} for r in records
-            ])
+            _insert_frame(conn, journal, rows)
 
     def journal_commit(self, run_id: str, company: str) -> int:
         """After the ERP committed: audit rows for the pending rows and mark them applied, atomically."""
@@ -394,17 +414,14 @@ class StateStore:
             if not applied_ids:
                 return 0
             where.append(journal.c.id.in_(sorted(applied_ids)))
+        # set-based: the pending rows become audit rows and are resolved in one transaction
+        source = select(*[journal.c[c] for c in _PLAN_COLS], journal.c.run_id, journal.c.ruleset_sha256,
+                        literal(now, DateTime(timezone=True)), literal(status == "recovered", Boolean),
+                        ).where(*where).order_by(journal.c.id)
         with self.engine.begin() as conn:
-            rows = conn.execute(select(journal).where(*where).order_by(journal.c.id)).mappings().all()
-            if not rows:
-                return 0
-            conn.execute(insert(audit), [
-                {**{c: r[c] for c in _PLAN_COLS}, "run_id": r["run_id"], "applied_at": now,
-                 "ruleset_sha256": r["ruleset_sha256"], "recovered": status == "recovered"} for r in rows
-            ])
-            conn.execute(update(journal).where(journal.c.id.in_([r["id"] for r in rows]))
-                         .values(status=status, resolved_at=now))
-        return len(rows)
+            conn.execute(insert(audit).from_select(
+                [*_PLAN_COLS, "run_id", "ruleset_sha256", "applied_at", "recovered"], source))
+            return conn.execute(update(journal).where(*where).values(status=status, resolved_at=now)).rowcount
 
     # overrides ----------------------------------------------------------------------------
     def add_override(self, company: str, customer_id: str, kind: str, expires_on: dt.date, reason: str,
