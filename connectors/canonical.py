@@ -30,7 +30,7 @@ from sqlalchemy.types import TypeEngine
 from connectors.canonical_schema import CanonicalTables, canonical_tables
 from connectors.plans import ORDER_CHANGES as _ORDER_CHANGES
 from connectors.plans import PlanError, validate_plan  # noqa: F401 - part of this module's API
-from connectors.sql import SqlConnector, read_frame, stream
+from connectors.sql import SqlConnector, compact_frame, read_frame, stream
 from etl.plan import SUBJECT
 from etl.ports import PROVENANCE_COLUMNS, ConnectorError, ErpProvenance
 from validation.contracts import empty_frame
@@ -41,6 +41,11 @@ OPTIONS = {
     "prefix": "table-name prefix of the six source tables (e.g. 'erp_' -> erp_customers); default none",
     "chunk_size": "rows fetched per round trip when streaming reads (default 50000)",
 }
+
+#: entities read with compact text columns (connectors.sql.read_frame ``compact``): the big ones,
+#: where a Python ``str`` per cell was most of the extract's memory. companies and fx_rates (a
+#: handful of rows) keep object columns, as do the state reads (read_state)
+COMPACT_ENTITIES = frozenset({"customers", "open_items", "open_orders", "open_deliveries", "payments"})
 
 #: sort keys of each entity's frame (rows come back in this order)
 KEYS = {
@@ -86,9 +91,9 @@ class CanonicalConnector(SqlConnector):
     def _stream(self, conn: Connection, stmt: Select) -> Iterator[pd.DataFrame]:
         return stream(conn, stmt, self.chunk_size)
 
-    def _read(self, conn: Connection, entity: str, stmt: Select) -> pd.DataFrame:
+    def _read(self, conn: Connection, entity: str, stmt: Select, compact: bool = False) -> pd.DataFrame:
         # PostgreSQL streams through COPY + Arrow (connectors.sql.read_frame), the rest by cursor
-        return read_frame(conn, stmt, empty_frame(entity), self.chunk_size, sort=KEYS[entity])
+        return read_frame(conn, stmt, empty_frame(entity), self.chunk_size, sort=KEYS[entity], compact=compact)
 
     def _column_types(self, conn: Connection, table: Table) -> dict[str, TypeEngine]:
         """The database's own types of ``table``'s columns (a view's too), or {} where it cannot say.
@@ -129,12 +134,15 @@ class CanonicalConnector(SqlConnector):
             stmt = stmt.where(table.c.company.in_(list(dict.fromkeys(map(str, companies)))))
         return stmt
 
-    def _read_entity(self, entity: str, companies: Sequence[str] | None) -> pd.DataFrame:
+    def _read_entity(self, entity: str, companies: Sequence[str] | None, compact: bool = True) -> pd.DataFrame:
+        """One entity's rows of ``companies`` (all with None); text compact for COMPACT_ENTITIES
+        unless ``compact`` is False."""
+        compact = compact and entity in COMPACT_ENTITIES
         if companies is not None and not companies:
-            return empty_frame(entity)
+            return compact_frame(empty_frame(entity)) if compact else empty_frame(entity)
         table = getattr(self.tables, entity)
         with self._connection(f"read {table.fullname}") as conn:
-            return self._read(conn, entity, self._select(entity, companies, self._column_types(conn, table)))
+            return self._read(conn, entity, self._select(entity, companies, self._column_types(conn, table)), compact)
 
     def read_companies(self, companies: Sequence[str]) -> pd.DataFrame:
         return self._read_entity("companies", companies)
@@ -156,7 +164,7 @@ class CanonicalConnector(SqlConnector):
         table = self.tables.open_deliveries
         with self._connection(f"look for {table.fullname}") as conn:
             present = inspect(conn).has_table(table.name, schema=table.schema)
-        return self._read_entity("open_deliveries", companies) if present else empty_frame("open_deliveries")
+        return self._read_entity("open_deliveries", companies) if present else compact_frame(empty_frame("open_deliveries"))
 
     def read_fx_rates(self, companies: Sequence[str]) -> pd.DataFrame:
         """All rows of fx_rates (rates are not per company)."""
@@ -199,8 +207,9 @@ class CanonicalConnector(SqlConnector):
         credit_limit, hold/release_order -> that order's on_hold. ``payment_terms`` is '' (the
         canonical customers carry no terms value; the ERP restores its own on unset_prepayment).
         """
-        customers = self._read_entity("customers", companies)
-        orders = self._read_entity("open_orders", companies)
+        # object columns, as the plan, the journal and the read-back compare them (and small)
+        customers = self._read_entity("customers", companies, compact=False)
+        orders = self._read_entity("open_orders", companies, compact=False)
         customers = customers.assign(payment_terms="")[STATE_CUSTOMER_COLUMNS]
         orders = orders[STATE_ORDER_COLUMNS].copy()
         pending = self.read_pending(companies) if companies else None

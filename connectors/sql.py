@@ -23,8 +23,14 @@ from sqlalchemy.sql.sqltypes import NullType
 
 from connectors.transient import is_transient
 from etl.ports import ConnectorError, ErpProvenance
-from validation.contracts import LIMIT_COLUMNS
-from validation.numbers import parse_number_text, text_cells
+from validation.contracts import CATEGORY_COLUMNS, LIMIT_COLUMNS
+from validation.numbers import (
+    TEXT_DTYPE,
+    compact_text,
+    parse_number_text,
+    sorted_categories,
+    text_cells,
+)
 from validation.quarantine import parse_iso_dates
 
 CONNECT_TIMEOUT = 6  # seconds: a run against a dead server fails within 10 s
@@ -408,50 +414,78 @@ def copy_tables(conn: Connection, stmt: Select, template: pd.DataFrame, chunk_si
 
 
 def _read_copy(conn: Connection, stmt: Select, template: pd.DataFrame, chunk_size: int,
-               sort: Sequence[str]) -> pd.DataFrame:
+               sort: Sequence[str], compact: bool) -> pd.DataFrame:
     """The COPY path of :func:`read_frame`: typed chunks are concatenated and sorted in Arrow, then
     converted and coerced once; a chunk that fell back to text takes the row path's steps."""
     import pyarrow as pa
 
     chunks = list(copy_tables(conn, stmt, template, chunk_size))
     if not chunks:
-        return template.iloc[0:0].copy()
+        return compact_frame(template.iloc[0:0].copy(), template) if compact else template.iloc[0:0].copy()
     if not all(typed for _, typed in chunks):
         frames = [_text_frame(t, template) for t, _ in chunks]
         chunks.clear()
         frame = pd.concat(frames, ignore_index=True)
         frames.clear()
-        return sort_frame(frame, sort) if sort else frame
+        frame = sort_frame(frame, sort) if sort else frame
+        return compact_frame(frame, template) if compact else frame
     table = pa.concat_tables([t for t, _ in chunks])
     chunks.clear()
     if sort:
         table = table.take(_arrow_order(table, sort))
-    return _typed_frame(table, template)
+    return _typed_frame(table, template, compact)
 
 
-def _typed_frame(table, template: pd.DataFrame) -> pd.DataFrame:
+def _typed_frame(table, template: pd.DataFrame, compact: bool = False) -> pd.DataFrame:
     """A typed Arrow table -> ``coerce(table.to_pandas(), template)``, converting once.
 
     The table is put in the template's column order (a missing column is all null) and its
     timestamps floored to the day in Arrow; the pandas columns that then already have the
     template's dtype are what coerce would return, so only the others go through it (a nullable
-    Int64, an integer or flag column with nulls).
+    Int64, an integer or flag column with nulls). With ``compact`` the text columns come out of
+    Arrow as :func:`compact_frame` makes them (no Python ``str`` per cell on the way).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     columns = []
+    compacted = set()
     for name in template.columns:
-        col = table.column(name) if name in table.column_names else pa.nulls(table.num_rows, pa.string())
-        columns.append(pc.floor_temporal(col, unit="day") if pa.types.is_timestamp(col.type) else col)
-    frame = pa.table(columns, names=list(template.columns)).to_pandas(date_as_object=False)
+        if name in table.column_names:
+            col = table.column(name)
+        else:  # compact: typed, for only the text columns to be Arrow strings (types_mapper below)
+            col = pa.nulls(table.num_rows, _arrow_type(template.dtypes[name]) if compact else pa.string())
+        if pa.types.is_timestamp(col.type):
+            col = pc.floor_temporal(col, unit="day")
+        elif compact and pd.api.types.is_object_dtype(template.dtypes[name]) and pa.types.is_string(col.type):
+            compacted.add(name)
+            if name in CATEGORY_COLUMNS:
+                col = pc.dictionary_encode(col)  # -> a pandas categorical
+        columns.append(col)
+    strings = {pa.string(): TEXT_DTYPE}.get if compacted else None
+    frame = pa.table(columns, names=list(template.columns)).to_pandas(date_as_object=False, types_mapper=strings)
     del table, columns
-    wrong = [name for name, dtype in template.dtypes.items() if frame[name].dtype != dtype]
+    for name in compacted.intersection(CATEGORY_COLUMNS):
+        frame[name] = sorted_categories(frame[name])
+    wrong = [name for name, dtype in template.dtypes.items() if frame[name].dtype != dtype and name not in compacted]
     if wrong:
         fixed = coerce(frame[wrong], template[wrong])
         for name in wrong:
             frame[name] = fixed[name]
     return frame
+
+
+def compact_frame(frame: pd.DataFrame, template: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``frame`` (shaped as ``template``, by default itself) with its text columns (object in ``template``) held compactly where they hold only
+    strings (nulls aside): the columns of few distinct values (validation.contracts.CATEGORY_COLUMNS)
+    as categoricals, the others as Arrow-backed strings. A column holding anything else stays as it
+    is, for the data contract to coerce or quarantine (validation.numbers.compact_text)."""
+    template = frame if template is None else template
+    text = {name: compact_text(frame[name], name in CATEGORY_COLUMNS)
+            for name, dtype in template.dtypes.items()
+            if pd.api.types.is_object_dtype(dtype) and name in frame.columns}
+    changed = {name: values for name, values in text.items() if values is not frame[name]}
+    return frame.assign(**changed) if changed else frame
 
 
 def _arrow_order(table, keys: Sequence[str]):
@@ -470,21 +504,26 @@ def _arrow_order(table, keys: Sequence[str]):
 
 def read_frame(conn: Connection, stmt: Select, template: pd.DataFrame, chunk_size: int,
                transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
-               sort: Sequence[str] = ()) -> pd.DataFrame:
+               sort: Sequence[str] = (), compact: bool = False) -> pd.DataFrame:
     """Stream ``stmt``, optionally ``transform`` each raw chunk, coerce to ``template``, concat, sort.
 
     On PostgreSQL through psycopg (and without ``transform``) the rows come as CSV from ``COPY``
     (:func:`copy_tables`), several times faster than a cursor's Python rows; the frame is the same.
+    With ``compact`` the text columns that hold only strings come back compact (:func:`compact_frame`:
+    categoricals and Arrow-backed strings, a few bytes per cell instead of a Python ``str`` each);
+    their values, nulls and order are the same.
     """
     if transform is None and _copy_capable(conn, stmt, template):
-        return _read_copy(conn, stmt, template, chunk_size, sort)
+        return _read_copy(conn, stmt, template, chunk_size, sort, compact)
     parts = [coerce(transform(chunk) if transform is not None else chunk, template)
              for chunk in stream(conn, stmt, chunk_size)]
     if not parts:
-        return template.iloc[0:0].copy()
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    parts.clear()  # the chunks' columns are garbage now: the peak stays at about two frames
-    return sort_frame(frame, sort) if sort else frame
+        frame = template.iloc[0:0].copy()
+    else:
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        parts.clear()  # the chunks' columns are garbage now: the peak stays at about two frames
+        frame = sort_frame(frame, sort) if sort else frame
+    return compact_frame(frame, template) if compact else frame
 
 
 def sort_frame(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from validation.numbers import plain_text
 from validation.quarantine import QUARANTINE_COLUMNS, empty_quarantine
 
 FX_RATE_MISSING = "fx_rate_missing"
@@ -133,8 +134,9 @@ class RateTable:
             return empty_quarantine()
         cc = lookup.company_code[bad]
         unknown = ~self.known_company(cc)
-        doc_cur = frame["currency"].to_numpy(dtype=object)[bad]
-        company = frame["company"].to_numpy(dtype=object)[bad]
+        # compact text columns (validation.numbers.compact_text) as object cells, a null None
+        doc_cur = plain_text(frame["currency"].iloc[bad]).to_numpy(dtype=object)
+        company = plain_text(frame["company"].iloc[bad]).to_numpy(dtype=object)
         comp_cur = np.append(self.company_currency, None)[cc]
         fx_value = (
             pd.Series(doc_cur, dtype=object).astype(str)
@@ -143,7 +145,7 @@ class RateTable:
             + f" on or before {self.as_of.isoformat()}"
         ).to_numpy(dtype=object)
         customer = (
-            frame["customer_id"].to_numpy(dtype=object)[bad]
+            plain_text(frame["customer_id"].iloc[bad]).to_numpy(dtype=object)
             if "customer_id" in frame.columns
             else np.full(bad.size, None, dtype=object)
         )
@@ -163,11 +165,22 @@ class RateTable:
 
 def index_codes(index: pd.Index, values: pd.Series) -> np.ndarray:
     """Position of each value in ``index`` (-1 when absent): one hash lookup per row, or per
-    category for a categorical column."""
+    category for a categorical column; Arrow-backed strings are looked up by Arrow's hash kernel
+    (pandas would first make a Python ``str`` of every cell)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         cat = values.cat
         mapped = np.append(index.get_indexer(cat.categories), -1)
         return mapped[cat.codes.to_numpy()].astype(np.intp)
+    if isinstance(values.dtype, pd.StringDtype | pd.ArrowDtype) and index.inferred_type in ("string", "empty"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            found = pc.index_in(pa.array(values, type=pa.string()),
+                                value_set=pa.array(index.to_numpy(dtype=object), type=pa.string()))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return index.get_indexer(values)
+        return found.fill_null(-1).to_numpy().astype(np.intp)
     return index.get_indexer(values)
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from etl.extract import Extract
 from etl.fx import UNKNOWN_COMPANY, RateTable, index_codes
+from validation.numbers import plain_text
 from validation.quarantine import empty_quarantine, quarantine_rows
 
 #: customer attributes passed through from the customers frame (SPEC §4 first row)
@@ -88,7 +89,7 @@ class _CustomerIndex:
         self.n = len(customers)
         self.ids = pd.Index(pd.unique(customers["customer_id"].to_numpy(dtype=object)), dtype=object)
         comp = table.company_codes(customers["company"])
-        ids = self.ids.get_indexer(customers["customer_id"])
+        ids = index_codes(self.ids, customers["customer_id"])
         self.n_ids = len(self.ids)
         rows = np.arange(self.n, dtype=np.intp)
         size = (len(table.companies) + 1) * (self.n_ids + 1)
@@ -121,6 +122,11 @@ class _Rows:
 
     def col(self, name: str, dtype: object = None) -> np.ndarray:
         values = self.frame[name].to_numpy(dtype=dtype)
+        return values if self.take is None else values[self.take]
+
+    def equals(self, name: str, value: object) -> np.ndarray:
+        """Mask of the cells equal to ``value`` (a null is not), compared in the column's dtype."""
+        values = self.frame[name].eq(value).to_numpy(dtype=bool, na_value=False)
         return values if self.take is None else values[self.take]
 
     def days(self, name: str) -> np.ndarray:
@@ -221,9 +227,12 @@ def compute_positions(
         bad = customers[unknown]
         quarantine.append(quarantine_rows("customers", bad, UNKNOWN_COMPANY, bad["company"].astype(str)))
 
-    out: dict[str, object] = {"company": customers["company"], "customer_id": customers["customer_id"]}
+    # the positions' text as object cells (a null None) whatever the extract's dtypes: compact
+    # text columns (validation.numbers.compact_text) are no concern of the rules and reports
+    out: dict[str, object] = {"company": plain_text(customers["company"]),
+                              "customer_id": plain_text(customers["customer_id"])}
     for name in CUSTOMER_ATTRIBUTES:
-        out[name] = customers[name]
+        out[name] = plain_text(customers[name]) if customers[name].dtype.kind not in "biufcmM" else customers[name]
     # the limit a person set: the ERP's limit until etl.pipeline.positions_for knows this tool's cuts
     out["base_credit_limit"] = customers["credit_limit"]
     out["customer_age_days"] = today - _days(customers["customer_since"])
@@ -248,7 +257,7 @@ def compute_positions(
     doc = items.days("doc_date")
     recent = np.flatnonzero((doc > today - SALES_WINDOW_DAYS) & (doc <= today))
     del doc
-    invoice = recent[items.col("doc_type", object)[recent] == "invoice"]
+    invoice = recent[items.equals("doc_type", "invoice")[recent]]
     sales_items = _sum(items.row[invoice], items.col("amount", float)[invoice] * items.rate[invoice], n)
     del items, recent, invoice
 

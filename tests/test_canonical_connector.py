@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, func, select, text, update
 
-from connectors.canonical import CanonicalConnector, PlanError
+from connectors.canonical import COMPACT_ENTITIES, CanonicalConnector, PlanError
 from connectors.canonical_schema import OUTBOUND_TABLE, load_extract
+from connectors.sql import compact_frame
 from connectors.synthetic import synthetic_extract
 from etl.extract import Extract
 from etl.pipeline import evaluate
@@ -23,7 +24,8 @@ from etl.plan import PLAN_COLUMNS, build_plan, tool_owned, unapplied
 from etl.ports import ConnectorError, ErpConnector
 from etl.rules import load_ruleset
 from tests.conftest import ROOT
-from validation.contracts import ENTITIES
+from validation.contracts import ENTITIES, empty_frame
+from validation.numbers import plain_text
 
 AS_OF = date(2026, 11, 28)
 QUOTED = 'O\'Brien "Trading"'
@@ -80,10 +82,18 @@ def _sorted(frame: pd.DataFrame, entity: str) -> pd.DataFrame:
     return frame.sort_values(KEYS[entity]).reset_index(drop=True)
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Compact text columns (categoricals, Arrow strings) as object cells with None for null."""
+    return frame.assign(**{c: plain_text(frame[c]) for c in frame.columns if frame[c].dtype.kind == "O"})
+
+
 def assert_frame_matches(got: pd.DataFrame, expected: pd.DataFrame, entity: str) -> None:
+    """``got`` is the loaded ``expected``: same columns and values, its text compact for the big
+    entities (categoricals, Arrow strings: connectors.canonical.COMPACT_ENTITIES), else object."""
     assert list(got.columns) == list(expected.columns)
-    assert got.dtypes.to_dict() == expected.dtypes.to_dict(), entity
-    pd.testing.assert_frame_equal(_sorted(got, entity), _sorted(expected, entity), check_exact=False,
+    want = compact_frame(expected, empty_frame(entity)) if entity in COMPACT_ENTITIES else expected
+    assert got.dtypes.to_dict() == want.dtypes.to_dict(), entity
+    pd.testing.assert_frame_equal(_sorted(_plain(got), entity), _sorted(expected, entity), check_exact=False,
                                   atol=1e-6, rtol=0)
 
 

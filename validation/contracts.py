@@ -28,6 +28,11 @@ CREDIT_DOC_TYPES = ["credit_note", "payment_on_account"]
 #: is no code at all ("euro") and an unassigned one ("ZZZ") fail the same check
 ISO_CURRENCY = "^(?:" + "|".join(sorted(CURRENCIES)) + ")$"
 ISO_COUNTRY = "^(?:" + "|".join(sorted(COUNTRIES)) + ")$"
+#: text columns of few distinct values (codes and kinds): a connector may hand them over as
+#: categoricals, its other text columns as Arrow-backed strings (connectors.sql.read_frame's
+#: ``compact``); the contracts treat either as the strings they hold (validation.numbers.only_strings)
+CATEGORY_COLUMNS = frozenset({"company", "currency", "from_currency", "to_currency", "doc_type", "country",
+                              "segment"})
 #: the columns a dataframe-level check reads: their values are the quarantine row's ``value``
 FRAME_CHECK_COLUMNS = {"due_not_before_doc": ["doc_date", "due_date"],
                        "open_within_amount": ["amount", "open_amount"],

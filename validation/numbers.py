@@ -25,15 +25,64 @@ INTEGER = r"[+-]?[0-9]+"
 AMBIGUOUS_LIMIT = r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}"
 
 
+#: how a connector hands over a text column with many distinct values (ids, names) compactly:
+#: Arrow-backed strings, a few bytes per cell instead of a Python ``str`` object each
+TEXT_DTYPE = pd.StringDtype("pyarrow")
+
+
 def only_strings(values: pd.Series) -> bool:
-    """Whether an object column holds strings only (nulls aside), by pandas' C type inference:
-    no Python call per cell."""
-    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string"
+    """Whether a column holds strings only (nulls aside), with no Python call per cell: an object
+    column by pandas' C type inference; a compact text column (Arrow-backed or pandas strings, a
+    categorical of strings, see :func:`compact_text`) by its dtype."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.api.types.infer_dtype(dtype.categories, skipna=True) in ("string", "empty")
+    return pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(values, skipna=True) == "string"
+
+
+def compact_text(values: pd.Series, category: bool) -> pd.Series:
+    """An object column of strings (nulls aside) held compactly: a categorical with its categories
+    in code-point order (``category``: few distinct values, so sorting and comparing it is the
+    same as the strings'), else Arrow-backed strings (:data:`TEXT_DTYPE`). A null stays null.
+
+    Any other column (numbers or mixed values on their way to the contract's quarantine, a column
+    already compact) is returned as it is."""
+    if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return values
+    if category:
+        return values.astype(pd.CategoricalDtype(sorted(pd.unique(values.dropna()))))
+    return values.astype(TEXT_DTYPE)
+
+
+def sorted_categories(values: pd.Series) -> pd.Series:
+    """A categorical column with its categories in code-point order (as pandas infers them), so
+    that sorting by it orders as its strings do; anything else as it is."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values
+    categories = values.cat.categories
+    ordered = categories.sort_values()
+    return values if categories.equals(ordered) else values.cat.reorder_categories(ordered)
+
+
+def plain_text(values: pd.Series) -> pd.Series:
+    """A text column as an object column with None for every null, as a connector without compact
+    columns gives it (an object column is returned as it is)."""
+    if values.dtype == object:
+        return values
+    out = values.astype(object)
+    missing = values.isna().to_numpy()
+    return out.where(~missing, None) if missing.any() else out
 
 
 def text_cells(values: pd.Series) -> pd.Series:
     """Mask of the cells that are text (the others, numbers or nulls, are left to the contract)."""
-    if isinstance(values.dtype, pd.StringDtype):
+    if values.dtype != object and only_strings(values):
         return values.notna()
     if values.dtype != object:
         return pd.Series(False, index=values.index)
@@ -82,4 +131,5 @@ def parse_number_text(values: pd.Series, *, integer: bool = False,
     return out, problems
 
 
-__all__ = ["AMBIGUOUS_LIMIT", "INTEGER", "NUMBER", "parse_number_text", "text_cells"]
+__all__ = ["AMBIGUOUS_LIMIT", "INTEGER", "NUMBER", "TEXT_DTYPE", "compact_text", "only_strings", "parse_number_text",
+           "plain_text", "sorted_categories", "text_cells"]

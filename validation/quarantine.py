@@ -31,7 +31,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from validation.contracts import ENTITIES, FRAME_CHECK_COLUMNS, ISO_CHECK_NAMES, LIMIT_COLUMNS
-from validation.numbers import only_strings, parse_number_text
+from validation.numbers import only_strings, parse_number_text, plain_text
 
 #: one row per rejected source row and failed check. ``customer_id`` (an addition to SPEC §3's
 #: entity/company/key/check/value) names the customer the row belongs to, so the customer can
@@ -66,9 +66,10 @@ def quarantine_rows(
     out = pd.DataFrame(
         {
             "entity": entity,
-            "company": rows["company"].astype(object) if "company" in rows else None,
+            # compact text columns (validation.numbers.compact_text) as the object cells, null None
+            "company": plain_text(rows["company"]).astype(object) if "company" in rows else None,
             "key": key,
-            "customer_id": rows["customer_id"].astype(object) if "customer_id" in rows else None,
+            "customer_id": plain_text(rows["customer_id"]).astype(object) if "customer_id" in rows else None,
             "check": check,
             "value": value,
         },
@@ -236,9 +237,11 @@ def _already_text(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pa.DataFra
     """``schema`` without the ``str`` type of the columns whose values are all strings already.
 
     pandera checks and coerces a ``str`` column one cell at a time (a Python call per cell, a
-    third of a frame's validation); for a column pandas' C type inference finds to hold only
-    strings (nulls aside) both are no-ops, and its other checks (nullability, patterns, sets)
-    still run. Any other content (numbers, mixed) keeps the type and is coerced as before.
+    third of a frame's validation); for a column that holds only strings (nulls aside:
+    validation.numbers.only_strings, by pandas' C type inference or a compact text dtype) both
+    are no-ops, and its other checks (nullability, patterns, sets) still run. Its coercion would
+    also turn a compact column (categorical, Arrow strings) back into Python objects. Any other
+    content (numbers, mixed) keeps the type and is coerced as before.
     """
     text = {name: {"dtype": None} for name, column in schema.columns.items()
             if str(column.dtype) == "str" and name in frame and only_strings(frame[name])}
