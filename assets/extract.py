@@ -1,11 +1,17 @@
-"""The ERP extract assets and their blocking contract checks (SPEC §8)."""
+"""The ERP extract assets and their blocking contract checks (SPEC §8).
+
+Each extract is validated once, in its asset's step while the frame as read is in hand (the
+contract through pandera, the GX suite with its data docs); its ``contract`` and ``gx_suite``
+checks judge those results and credit_positions takes the valid rows (:class:`CheckedExtract`).
+"""
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 from dagster import (
-    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
@@ -24,8 +30,12 @@ from dagster import (
 
 from assets.resources import CreditControlSettings, ErpResource
 from etl.ports import ConnectorError
+from etl.quality import ValidatedFrame, validate_entity
 from validation.contracts import ENTITIES
-from validation.quarantine import quarantine_share, validate_frame
+from validation.quarantine import ContractError, quarantine_share
+
+if TYPE_CHECKING:  # GX's import is slow: the module is imported where a suite runs
+    from validation.gx_suites import GxResult
 
 GROUP = "credit_control"
 T = TypeVar("T")
@@ -61,21 +71,64 @@ def _table_schema(entity: str) -> TableSchema:
     ])
 
 
+@dataclass(frozen=True)
+class CheckedExtract:
+    """What an extract asset hands on: its frame judged once, on the frame as read.
+
+    The asset validates the frame against its contract and runs its GX suite while the frame as
+    read is in hand; its checks only judge these results and credit_positions takes the valid
+    rows. The frame as read is not kept: the run's IO manager holds every output until the run
+    ends, and a raw copy of every extract beside the validated one would double the extract's
+    memory for the whole run.
+    """
+
+    entity: str
+    rows: int  # rows read
+    validated: ValidatedFrame | None  # None when the frame as a whole broke the contract
+    contract_error: str | None  # why it did (ContractError: wrong columns)
+    gx: "GxResult"
+
+    def validated_frame(self) -> ValidatedFrame:
+        """The valid rows and the quarantine; raises the ContractError when there are none."""
+        if self.validated is None:
+            raise ContractError(self.contract_error or f"{self.entity}: no validated frame")
+        return self.validated
+
+
+def check_extract(entity: str, frame: pd.DataFrame, docs_dir: Path) -> CheckedExtract:
+    """The GX suite (data docs under ``docs_dir``) and the contract of one frame as read."""
+    from validation.gx_suites import run_suite  # GX import is slow; only runs that validate pay it
+
+    gx = run_suite(entity, frame, docs_dir=docs_dir)
+    try:
+        validated, error = validate_entity(entity, frame), None
+    except ContractError as exc:  # the contract check reports it, as when it validated itself
+        validated, error = None, str(exc)
+    return CheckedExtract(entity, len(frame), validated, error, gx)
+
+
 def _extract_asset(name: str, entity: str) -> AssetsDefinition:
     @asset(
         name=name,
         group_name=GROUP,
         kinds={"sql", "pandas"},
-        description=f"The ERP's {entity.replace('_', ' ')}, as the {entity} contract (docs/connectors.md; unvalidated).",
+        description=f"The ERP's {entity.replace('_', ' ')}, as the {entity} contract (docs/connectors.md), "
+                    "validated once: the rows satisfying the contract, the quarantined rows and the GX "
+                    "verdict on the rows as read, which the checks judge.",
         metadata={"dagster/column_schema": _table_schema(entity)},
     )
-    def _extract(context: AssetExecutionContext, settings: CreditControlSettings, erp: ErpResource) -> Output[pd.DataFrame]:
+    def _extract(context: AssetExecutionContext, settings: CreditControlSettings,
+                 erp: ErpResource) -> Output[CheckedExtract]:
         companies = settings.companies(context)
         frame = read_with_retries(settings, lambda: getattr(erp.connector(), f"read_{entity}")(companies))
-        # the gx_suite check of this run builds the data docs there
-        docs = settings.run_dir(context.run.run_id) / "gx" / entity / "index.html"
-        return Output(frame, metadata={"dagster/row_count": len(frame),
-                                       "gx_data_docs": MetadataValue.path(str(docs.resolve()))})
+        docs_dir = settings.run_dir(context.run.run_id) / "gx"
+        checked = check_extract(entity, frame, docs_dir)
+        docs = docs_dir / entity / "index.html"
+        metadata: dict[str, object] = {"dagster/row_count": checked.rows,
+                                       "gx_data_docs": MetadataValue.path(str(docs.resolve()))}
+        if checked.validated is not None:
+            metadata["valid_rows"] = len(checked.validated.valid)
+        return Output(checked, metadata=metadata)
 
     return _extract
 
@@ -84,10 +137,11 @@ def _contract_check(name: str, entity: str, partitions: PartitionsDefinition | N
     @asset_check(asset=name, name="contract", blocking=True, partitions_def=partitions,
                  description=f"Rows failing the {entity} contract are quarantined; their share must stay "
                              "within guards.max_quarantine_percent.")
-    def _check(settings: CreditControlSettings, frame: pd.DataFrame) -> AssetCheckResult:
-        _, quarantine = validate_frame(entity, frame)
+    def _check(settings: CreditControlSettings, frame: CheckedExtract) -> AssetCheckResult:
+        validated = frame.validated_frame()  # the asset validated it: judged here, not validated again
+        quarantine = validated.quarantine
         limit = settings.ruleset().guards.max_quarantine_percent
-        share = quarantine_share(len(frame), quarantine["key"].nunique())
+        share = quarantine_share(validated.rows, quarantine["key"].nunique())
         passed = share <= limit
         checks = quarantine["check"].value_counts().head(5)
         top = ", ".join(f"{name} {n}" for name, n in checks.items()) or "none"
@@ -98,7 +152,7 @@ def _contract_check(name: str, entity: str, partitions: PartitionsDefinition | N
             severity=AssetCheckSeverity.ERROR,
             metadata={
                 "message": message,
-                "rows": len(frame),
+                "rows": validated.rows,
                 "quarantined_rows": int(quarantine["key"].nunique()),
                 "quarantine_percent": round(share, 3),
                 "max_quarantine_percent": float(limit),
@@ -113,11 +167,8 @@ def _gx_check(name: str, entity: str, partitions: PartitionsDefinition | None) -
     @asset_check(asset=name, name="gx_suite", blocking=False, partitions_def=partitions,
                  description=f"The {entity} contract as a great-expectations suite; data docs in the run folder. "
                              "A warning only: failing rows are quarantined by the contract check.")
-    def _check(context: AssetCheckExecutionContext, settings: CreditControlSettings,
-               frame: pd.DataFrame) -> AssetCheckResult:
-        from validation.gx_suites import run_suite  # GX import is slow; only runs that check pay it
-
-        result = run_suite(entity, frame, docs_dir=settings.run_dir(context.run.run_id) / "gx")
+    def _check(frame: CheckedExtract) -> AssetCheckResult:
+        result = frame.gx  # run by the asset on the frame as read
         return AssetCheckResult(
             passed=result.success,
             severity=AssetCheckSeverity.WARN,

@@ -3,12 +3,11 @@
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 
-from assets.extract import GROUP, read_with_retries
+from assets.extract import GROUP, CheckedExtract, read_with_retries
 from assets.provenance import run_provenance
 from assets.resources import CreditControlSettings, ErpResource, StateStoreResource
-from etl.extract import Extract
 from etl.pipeline import extract_guard_problems, positions_for, previous_customer_count
-from etl.quality import validate_extract
+from etl.quality import combine_validated
 from etl.rules import RuleSet
 
 
@@ -18,13 +17,14 @@ from etl.rules import RuleSet
 def credit_positions(
     context: AssetExecutionContext, settings: CreditControlSettings, state_store: StateStoreResource,
     erp: ErpResource, credit_rules: RuleSet,
-    erp_companies: pd.DataFrame, erp_customers: pd.DataFrame, erp_open_items: pd.DataFrame,
-    erp_open_orders: pd.DataFrame, erp_payments: pd.DataFrame, fx_rates: pd.DataFrame,
-    erp_deliveries: pd.DataFrame,
+    erp_companies: CheckedExtract, erp_customers: CheckedExtract, erp_open_items: CheckedExtract,
+    erp_open_orders: CheckedExtract, erp_payments: CheckedExtract, fx_rates: CheckedExtract,
+    erp_deliveries: CheckedExtract,
 ) -> Output[pd.DataFrame]:
-    extract = Extract(erp_companies, erp_customers, erp_open_items, erp_open_orders, erp_payments, fx_rates,
-                      erp_deliveries)
-    validated = validate_extract(extract)
+    # each extract was validated by its asset (and judged by its contract check): only the checks
+    # across frames (unknown company or customer) are left
+    validated = combine_validated(e.validated_frame() for e in (
+        erp_companies, erp_customers, erp_open_items, erp_open_orders, erp_payments, fx_rates, erp_deliveries))
     guards = credit_rules.guards
     store = state_store.store()
     companies = settings.companies(context)

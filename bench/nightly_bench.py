@@ -238,7 +238,6 @@ def run_nightly(url: str, customers: int, profile: str | None = None) -> dict:
     from assets.extract import EXTRACTS
     from assets.writeback import reconcile_journal
     from connectors.canonical import CanonicalConnector
-    from etl.extract import Extract
     from etl.overrides import apply_overrides
     from etl.pipeline import (
         blast_radius_problem,
@@ -249,12 +248,12 @@ def run_nightly(url: str, customers: int, profile: str | None = None) -> dict:
     )
     from etl.plan import build_plan, unapplied
     from etl.provenance import resolve_provenance
-    from etl.quality import validate_extract
+    from etl.quality import combine_validated, validate_entity
     from etl.report import load_report_data, render_report
     from etl.rules import load_ruleset
     from etl.store import StateStore
     from validation.gx_suites import run_suite
-    from validation.quarantine import quarantine_share, validate_frame
+    from validation.quarantine import quarantine_share
 
     companies = [c for c, _ in nightly_data.COMPANIES]
     rules_path = ROOT / "rules" / "credit_control.yaml"
@@ -281,13 +280,15 @@ def run_nightly(url: str, customers: int, profile: str | None = None) -> dict:
     def validation(t: Timer) -> None:
         frames = ctx["frames"]
         ruleset = load_ruleset([rules_path])
-        for entity, frame in frames.items():  # assets/extract.py: the contract checks (blocking)
-            _, quarantine = t("contract_checks", lambda e=entity, f=frame: validate_frame(e, f))
-            quarantine_share(len(frame), quarantine["key"].nunique())
-        for entity, frame in frames.items():  # ... and the GX suites (data docs in the run folder)
+        parts = []
+        for entity, frame in frames.items():  # assets/extract.py check_extract, in each extract asset:
+            # the GX suite (data docs in the run folder) and the contract, once, on the frame as read
             t("gx_suites", lambda e=entity, f=frame: run_suite(e, f, docs_dir=run_dir / "gx"))
-        # assets/positions.py credit_positions: the extract validated as a whole, then its guards
-        validated = t("validate_extract", lambda: validate_extract(Extract(**frames)))
+            part = t("contract_checks", lambda e=entity, f=frame: validate_entity(e, f))
+            quarantine_share(part.rows, part.quarantine["key"].nunique())  # the contract check judges it
+            parts.append(part)
+        # assets/positions.py credit_positions: the checks across frames, then the guards
+        validated = t("validate_extract", lambda: combine_validated(parts))
         previous = previous_customer_count(store.last_run("succeeded", companies=companies), companies)
         problems = extract_guard_problems(validated, ruleset.guards.max_quarantine_percent,
                                           previous_customers=previous,

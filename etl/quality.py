@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -41,16 +42,43 @@ def _known(frame: pd.DataFrame, keys: pd.DataFrame, on: list[str]) -> pd.Series:
     return pd.Series(pd.MultiIndex.from_frame(frame[on].astype(str)).isin(index), index=frame.index)
 
 
+@dataclass(frozen=True)
+class ValidatedFrame:
+    """One entity validated against its contract: what is left of a raw frame once judged."""
+
+    entity: str
+    rows: int  # rows read
+    valid: pd.DataFrame  # the rows satisfying the contract, coerced
+    quarantine: pd.DataFrame  # one record per failed row and check
+
+    def quarantined(self) -> int:
+        """Distinct rows quarantined (a row failing two checks counts once)."""
+        return int(self.quarantine["key"].nunique())
+
+
+def validate_entity(entity: str, frame: pd.DataFrame) -> ValidatedFrame:
+    """One frame split by its contract (validation.quarantine.validate_frame, once)."""
+    valid, quarantine = validate_frame(entity, frame)
+    return ValidatedFrame(entity, len(frame), valid, quarantine)
+
+
 def validate_extract(extract: Extract) -> ValidatedExtract:
     """Split every frame into valid rows and quarantine records (SPEC §3)."""
-    frames: dict[str, pd.DataFrame] = {}
-    found: list[pd.DataFrame] = []
-    rows: dict[str, int] = {}
-    for entity, frame in extract.frames().items():
-        rows[entity] = len(frame)
-        valid, quarantine = validate_frame(entity, frame)
-        frames[entity] = valid
-        found.append(quarantine)
+    return combine_validated([validate_entity(e, f) for e, f in extract.frames().items()])
+
+
+def combine_validated(parts: Iterable[ValidatedFrame]) -> ValidatedExtract:
+    """The extract of frames validated one by one, then checked across frames: a customer of an
+    unknown company and a child row of an unknown customer are quarantined too."""
+    given = {part.entity: part for part in parts}
+    missing = [e for e in Extract.entities() if e not in given]
+    if missing:
+        raise ValueError(f"no validated frame for {', '.join(missing)}")
+    # in the extract's entity order, whatever order they came in: the quarantine's rows follow it
+    ordered = [given[e] for e in Extract.entities()]
+    frames: dict[str, pd.DataFrame] = {p.entity: p.valid for p in ordered}
+    found: list[pd.DataFrame] = [p.quarantine for p in ordered]
+    rows: dict[str, int] = {p.entity: p.rows for p in ordered}
 
     # referential breaks: a company without a company row, a child row of an unknown customer
     known_company = _known(frames["customers"], frames["companies"], ["company"])

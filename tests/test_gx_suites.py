@@ -385,17 +385,19 @@ def test_analytics_are_off_before_gx_is_imported() -> None:
     assert source[:setting].count("\n") + 1 < first_gx
 
 
-def test_suites_run_on_arrow_strings_only_where_a_column_holds_only_strings() -> None:
-    from validation.gx_suites import arrow_strings
+def test_compact_text_columns_are_judged_like_object_columns() -> None:
+    """A connector's compact text (categoricals, Arrow strings) reaches GX as it is: same verdict."""
+    from validation.contracts import CATEGORY_COLUMNS
+    from validation.numbers import compact_text
 
-    frame = valid("customers").assign(segment=None)
-    frame.loc[frame.index[0], "name"] = 42  # a driver's number in a text column: left as it is
-    converted = arrow_strings(frame)
-    assert str(converted["company"].dtype) == "string" and str(converted["currency"].dtype) == "string"
-    assert converted["name"].dtype == object and converted["segment"].dtype == object
-    assert converted["credit_limit"].dtype == frame["credit_limit"].dtype
-    # nulls and bad codes in a converted column are judged as before
-    bad = valid("customers")
+    bad = valid("customers").assign(segment=None)
     bad.loc[bad.index[0], "currency"] = "euro"
-    result = run_suite("customers", bad)
-    assert result.failed == ["expect_column_values_to_match_regex(currency)"] and result.unexpected_rows == 1
+    bad.loc[bad.index[1], "name"] = None
+    compact = bad.assign(**{c: compact_text(bad[c], c in CATEGORY_COLUMNS) for c in bad.columns})
+    assert isinstance(compact["currency"].dtype, pd.CategoricalDtype)
+    assert isinstance(compact["customer_id"].dtype, pd.StringDtype)
+    expected = run_suite("customers", bad)
+    assert expected.failed == ["expect_column_values_to_not_be_null(name)",
+                               "expect_column_values_to_match_regex(currency)"]
+    assert expected.unexpected_rows == 2
+    assert run_suite("customers", compact) == expected

@@ -41,7 +41,6 @@ from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from validation.contracts import ENTITIES  # noqa: E402
-from validation.numbers import only_strings  # noqa: E402
 
 if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
@@ -330,24 +329,16 @@ def _add_docs_site(context: AbstractDataContext, folder: Path) -> str:
     return site
 
 
-def arrow_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its all-string object columns as Arrow-backed strings (``string[pyarrow]``).
-
-    GX's pandas metrics test nulls and patterns column by column; on object columns pandas does
-    that one Python object at a time, on Arrow strings from the validity bitmap and with Arrow's
-    regex kernels: the same results (and data docs) in about half the time. Columns holding
-    anything but strings (nulls aside) are left as they are.
-    """
-    text = {name: "string[pyarrow]" for name in frame.columns if only_strings(frame[name])}
-    return frame.astype(text) if text else frame
-
-
 def run_suite(entity: str, frame: pd.DataFrame, docs_dir: Path | None = None) -> GxResult:
     """Validate one entity's frame against its suite in a fresh ephemeral GX context.
 
     With ``docs_dir``, a local data docs site is built (or added to) at ``docs_dir / entity``.
+
+    The frame goes to GX with the dtypes it has: converting text columns to Arrow strings first
+    (as was done) costs more than it saves. GX's regex metric and its batch fingerprint
+    (``hash_pandas_object``) go through object arrays anyway, only its null checks gain, and a
+    connector's compact columns (categoricals, Arrow strings) are judged as they come.
     """
-    frame = arrow_strings(frame)
     suite = suite_for(entity)
     context = gx.get_context(mode="ephemeral")
     # GX 1.x draws a tqdm "Calculating Metrics" bar per validation unless told not to
