@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from etl.extract import Extract
+from etl.fx import index_codes
 from validation.quarantine import empty_quarantine, quarantine_rows, validate_frame
 
 #: entities whose rows belong to a customer and must reference a known one
@@ -38,8 +40,20 @@ def _known(frame: pd.DataFrame, keys: pd.DataFrame, on: list[str]) -> pd.Series:
     """Boolean mask: the row's ``on`` columns appear in ``keys``."""
     if frame.empty:
         return pd.Series([], dtype=bool, index=frame.index)
-    index = pd.MultiIndex.from_frame(keys[on].astype(str))
-    return pd.Series(pd.MultiIndex.from_frame(frame[on].astype(str)).isin(index), index=frame.index)
+    # each column's values numbered by the keys' distinct values (compact columns by category or
+    # Arrow's hash, no Python str per cell), then pairs of numbers compared: a null is never known
+    key_code = np.zeros(len(keys), dtype=np.int64)
+    row_code = np.zeros(len(frame), dtype=np.int64)
+    complete_keys = np.ones(len(keys), dtype=bool)
+    known = np.ones(len(frame), dtype=bool)
+    for column in on:
+        index = pd.Index(keys[column].dropna().unique()).astype(object)
+        k, r = index_codes(index, keys[column]), index_codes(index, frame[column])
+        complete_keys &= k >= 0
+        known &= r >= 0
+        key_code = key_code * (len(index) + 1) + k
+        row_code = row_code * (len(index) + 1) + r
+    return pd.Series(known & np.isin(row_code, key_code[complete_keys]), index=frame.index)
 
 
 @dataclass(frozen=True)
