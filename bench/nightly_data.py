@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,17 +60,26 @@ def _days_before(as_of: dt.date, offsets: np.ndarray) -> np.ndarray:
 
 
 def generate(n: int, as_of: dt.date, seed: int = 7, items_per: int = ITEMS_PER, payments_per: int = PAYMENTS_PER,
-             orders_per: int = ORDERS_PER) -> Extract:
-    """The SPEC §3 frames of ``n`` synthetic customers (see the module docstring)."""
+             orders_per: int = ORDERS_PER, companies: Sequence[tuple[str, str]] | None = None) -> Extract:
+    """The SPEC §3 frames of ``n`` synthetic customers (see the module docstring).
+
+    ``companies`` ((company, currency) pairs) replaces the three of :data:`COMPANIES`, the customers
+    then split evenly over them (bench/partition_bench.py: equal company partitions); the default
+    output is unchanged.
+    """
     rng = np.random.default_rng(seed)
+    pairs = COMPANIES if companies is None else list(companies)
     # ------------------------------------------------------------------ customers
     counts = {p: max(1, int(round(n * s))) for p, s in SHARES.items()}
     counts = {"healthy": n - sum(counts.values()), **counts}
     prof_idx = rng.permutation(np.repeat(np.arange(len(PROFILES)), [counts[p] for p in PROFILES]))
     prof = {p: prof_idx == i for i, p in enumerate(PROFILES)}
-    comp = rng.choice(len(COMPANIES), n, p=COMPANY_SHARE)
-    comp_names = np.array([c for c, _ in COMPANIES], dtype=object)
-    comp_cur = np.array([k for _, k in COMPANIES], dtype=object)[comp]
+    if companies is None:
+        comp = rng.choice(len(COMPANIES), n, p=COMPANY_SHARE)
+    else:  # exactly n / k customers each (the first n % k companies one more)
+        comp = rng.permutation(np.arange(n) % len(pairs))
+    comp_names = np.array([c for c, _ in pairs], dtype=object)
+    comp_cur = np.array([k for _, k in pairs], dtype=object)[comp]
     currency = comp_cur.copy()
     foreign_ok = ~(prof["new"] | prof["prepayment"] | prof["over_limit"])
     foreign = foreign_ok & (rng.random(n) < 0.08)
@@ -178,14 +187,14 @@ def generate(n: int, as_of: dt.date, seed: int = 7, items_per: int = ITEMS_PER, 
     del pc, mu, late, pt, paid_off, due_off, doc_off
 
     # ------------------------------------------------------------------ companies, fx rates
-    companies = pd.DataFrame({"company": comp_names, "currency": [k for _, k in COMPANIES]})
+    company_frame = pd.DataFrame({"company": comp_names, "currency": [k for _, k in pairs]})
     days = np.arange(0, 460)
     fx = pd.concat([pd.DataFrame({
         "from_currency": f, "to_currency": to,
         "rate": np.round(r * (1 + 0.03 * np.sin(days / 40.0 + i)), 6),
         "as_of": _days_before(as_of, days),
     }) for i, ((f, to), r) in enumerate(FX_BASE.items())], ignore_index=True)
-    return Extract(companies=companies, customers=customers, open_items=open_items, open_orders=open_orders,
+    return Extract(companies=company_frame, customers=customers, open_items=open_items, open_orders=open_orders,
                    payments=payments, fx_rates=fx)
 
 
