@@ -17,6 +17,7 @@ docs are asked for.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 
@@ -361,7 +362,15 @@ def run_suite(entity: str, frame: pd.DataFrame, docs_dir: Path | None = None) ->
         gx.Checkpoint(name=entity, validation_definitions=[definition], actions=actions,
                       result_format=RESULT_FORMAT)
     )
-    outcome = checkpoint.run(batch_parameters={"dataframe": frame})
+    try:
+        outcome = checkpoint.run(batch_parameters={"dataframe": frame})
+    finally:
+        # GX keeps its latest context in a module-level project manager, and its objects (the frame's
+        # batch, metric caches) form reference cycles: forget the data source and collect now, or the
+        # frame as read outlives the extract's step until Python's next full collection (1M
+        # customers: ~9 GB held through validation and positions)
+        context.data_sources.delete(f"creditctl_{entity}")
+        gc.collect()
     (validation,) = outcome.run_results.values()
     failed: list[str] = []
     flagged = 0
