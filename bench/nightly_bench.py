@@ -689,6 +689,10 @@ def generated_section(doc: dict) -> str:
     rate = biggest["run"]["rules_customers_per_s"]
     lines.append(f"| rules ≥ 100k customers/s | {rate:,}/s (decide_all, fixed point included) | "
                  f"{status(rate >= 100_000, True)} |")
+    for stage in ("validation", "plan", "verify"):
+        share = 100 * st[stage]["wall_s"] / biggest["total_s"]
+        lines.append(f"| {stage} ≤ 10% of the run | {share:.1f}% ({st[stage]['wall_s']:,.1f} s) | "
+                     f"{status(share <= 10, True)} |")
     lines += ["", "![time per stage per size](performance_nightly.png)", "", END]
     return "\n".join(lines)
 
