@@ -64,6 +64,7 @@ for _path in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(_path))
 
 import nightly_data  # noqa: E402
+from nightly_bench import _admin, _db_url  # noqa: E402 - the same database helpers
 
 AS_OF = dt.date(2026, 11, 28)
 SIZES = [10_000, 100_000]
@@ -82,25 +83,6 @@ def _log(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------- databases
-
-def _libpq(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _admin(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _db_url(admin_url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
 
 def _fresh_db(admin_url: str, name: str, template: str | None = None) -> str:
     assert name.startswith(DB_PREFIX), name  # never touch another benchmark's databases
