@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python bench/odoo_extract_bench.py
 	$(BIN)/python bench/erpnext_bench.py
 	$(BIN)/python bench/nightly_bench.py
+	$(BIN)/python bench/partition_bench.py --executor in_process
 
 lint: setup
 	$(BIN)/ruff check .
