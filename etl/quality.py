@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ import pandas as pd
 from etl.extract import Extract
 from etl.fx import index_codes
 from validation.quarantine import empty_quarantine, quarantine_rows, validate_frame
+from validation.release import release_cycles
 
 #: entities whose rows belong to a customer and must reference a known one
 _CUSTOMER_CHILDREN = ("open_items", "open_orders", "open_deliveries", "payments")
@@ -74,10 +74,9 @@ class ValidatedFrame:
 def validate_entity(entity: str, frame: pd.DataFrame) -> ValidatedFrame:
     """One frame split by its contract (validation.quarantine.validate_frame, once)."""
     valid, quarantine = validate_frame(entity, frame)
-    # pandera's lazy errors leave reference cycles that hold the frame being validated; collected
-    # now, the frame as read dies as soon as its caller drops it, not at Python's next full
-    # collection (1M customers: GBs held into positions)
-    gc.collect()
+    # pandera's lazy errors leave reference cycles that hold the frame being validated: collected
+    # (when big), the frame as read dies as soon as its caller drops it (validation.release)
+    release_cycles(len(frame))
     return ValidatedFrame(entity, len(frame), valid, quarantine)
 
 

@@ -17,7 +17,6 @@ docs are asked for.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 
@@ -42,6 +41,7 @@ from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from validation.contracts import ENTITIES  # noqa: E402
+from validation.release import release_cycles
 
 if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
@@ -366,11 +366,10 @@ def run_suite(entity: str, frame: pd.DataFrame, docs_dir: Path | None = None) ->
         outcome = checkpoint.run(batch_parameters={"dataframe": frame})
     finally:
         # GX keeps its latest context in a module-level project manager, and its objects (the frame's
-        # batch, metric caches) form reference cycles: forget the data source and collect now, or the
-        # frame as read outlives the extract's step until Python's next full collection (1M
-        # customers: ~9 GB held through validation and positions)
+        # batch, metric caches) form reference cycles: forget the data source, and collect if the
+        # frame is big, or it outlives the extract's step (validation.release)
         context.data_sources.delete(f"creditctl_{entity}")
-        gc.collect()
+        release_cycles(len(frame))
     (validation,) = outcome.run_results.values()
     failed: list[str] = []
     flagged = 0
