@@ -10,7 +10,7 @@ import pandas as pd
 
 from etl.positions import with_credit_limit
 from etl.rules import RuleSet, evaluate_rules
-from etl.rules.evaluate import key_order
+from etl.rules.evaluate import key_order, key_rank
 
 #: SPEC §6.1 decision record; `evaluate` writes these without run_id
 DECISION_COLUMNS = [
@@ -219,11 +219,10 @@ def evaluate_decisions(positions: pd.DataFrame, ruleset: RuleSet,
     scored = pd.concat(scored_parts, ignore_index=True).iloc[by_row].reset_index(drop=True)
     decisions = pd.concat(decision_parts, ignore_index=True).iloc[by_row].reset_index(drop=True)
     fired = pd.concat(fired_parts, ignore_index=True)
-    rank = np.empty(len(current), dtype=np.int64)
-    rank[key_order(current)] = np.arange(len(current))
+    order = key_order(current)  # decisions are in current's rows: one order serves both
     rule_order = pd.Index([r.id for r in ruleset.rules]).get_indexer(fired["rule_id"])
-    fired = fired.iloc[np.lexsort((rule_order, rank[np.concatenate(fired_of)]))].reset_index(drop=True)
+    fired = fired.iloc[np.lexsort((rule_order, key_rank(order)[np.concatenate(fired_of)]))].reset_index(drop=True)
     decisions["credit_limit"] = pd.to_numeric(current["credit_limit"]).to_numpy(dtype="float64") \
         if "credit_limit" in current else np.nan  # the ERP's limit, not the last evaluation's
-    decisions = decisions.iloc[key_order(decisions)].reset_index(drop=True)
+    decisions = decisions.iloc[order].reset_index(drop=True)
     return scored, fired, decisions[[c for c in DECISION_COLUMNS if c != "run_id"]]

@@ -119,14 +119,19 @@ def key_order(frame: pd.DataFrame) -> np.ndarray:
     return frame.reset_index(drop=True).sort_values(keys, kind="stable").index.to_numpy()
 
 
+def key_rank(order: np.ndarray) -> np.ndarray:
+    """Each row's place in the key order ``order`` (:func:`key_order`): the inverse permutation."""
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
+
+
 def _fired_frame(positions: pd.DataFrame, rules: tuple[Rule, ...], order: dict[str, int],
                  rows: np.ndarray, rule_index: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     if not len(rows):
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in FIRED_COLUMNS}), rows
     orders = np.array([order[rule.id] for rule in rules], dtype=np.int64)[rule_index]
-    rank = np.empty(len(positions), dtype=np.int64)
-    rank[key_order(positions)] = np.arange(len(positions))
-    by_key = np.lexsort((orders, rank[rows]))  # by customer, then rule-file order
+    by_key = np.lexsort((orders, key_rank(key_order(positions))[rows]))  # by customer, then rule-file order
     rows, rule_index = rows[by_key], rule_index[by_key]
     fired = pd.DataFrame({
         "company": positions["company"].to_numpy(dtype=object)[rows],
