@@ -67,9 +67,9 @@ def quarantine_rows(
         {
             "entity": entity,
             # compact text columns (validation.numbers.compact_text) as the object cells, null None
-            "company": plain_text(rows["company"]).astype(object) if "company" in rows else None,
+            "company": plain_text(rows["company"]) if "company" in rows else None,
             "key": key,
-            "customer_id": plain_text(rows["customer_id"]).astype(object) if "customer_id" in rows else None,
+            "customer_id": plain_text(rows["customer_id"]) if "customer_id" in rows else None,
             "check": check,
             "value": value,
         },
